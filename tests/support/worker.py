@@ -1,0 +1,79 @@
+"""A real `celery worker` process on the test database and the test session's Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection
+
+from webhooks_project.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url_for_workers() -> str:
+    """The URL of the database pytest-django created, for processes outside this one."""
+    conf = connection.settings_dict
+    if conf["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{conf['NAME']}"
+    auth = conf["USER"] + (f":{conf['PASSWORD']}" if conf["PASSWORD"] else "")
+    host = conf["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{conf['PORT'] or 5432}/{conf['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, database_url: str, concurrency: int = 8, queues: str = "") -> None:
+        self.database_url = database_url
+        self.concurrency = concurrency
+        self.queues = queues or "webhooks,webhooks-retry"
+        self.process: subprocess.Popen | None = None
+        self.log_path = Path(tempfile.mkstemp(prefix="worker-", suffix=".log")[1])
+        self.name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+
+    def start(self, timeout: float = 30.0) -> WorkerProcess:
+        env = dict(os.environ, DATABASE_URL=self.database_url, PYTHONUNBUFFERED="1")
+        args = [
+            sys.executable, "-m", "celery", "-A", "webhooks_project", "worker",
+            "--pool", "threads", "--concurrency", str(self.concurrency),
+            "-Q", self.queues, "-n", self.name,
+            "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+        ]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log()}")
+            if celery_app.control.ping(destination=[self.name], timeout=0.5):
+                return self
+        self.stop()
+        raise RuntimeError(f"worker did not answer a ping in {timeout} s:\n{self.log()}")
+
+    def ensure_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
