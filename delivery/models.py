@@ -1,9 +1,87 @@
-"""Delivery records. WorkerHeartbeat: the last time each worker ran a task sent by beat."""
+"""Three levels of record: the Event (events app) is the payload, a Delivery is that payload
+going to one subscription, an Attempt is one try of it."""
 
 from django.db import models
 
+from webhooks_project.ids import MuidField
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Delivery(models.Model):
+    id = MuidField()
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="deliveries")
+    # Kept when the subscription is deleted, so its history stays readable.
+    webhook = models.ForeignKey(
+        "subscriptions.Webhook", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    url = models.URLField(max_length=2048)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    # Tries claimed so far (a try is claimed, under a row lock, before its request is sent).
+    tries = models.PositiveSmallIntegerField(default=0)
+    # When the next try is due; the sweeper re-enqueues pending deliveries past it.
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    last_try_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_date = models.DateTimeField(auto_now_add=True)
+    completed_date = models.DateTimeField(null=True, blank=True)
+    redelivery_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries"
+    )
+
+    class Meta:
+        ordering = ["-created_date"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_try_at"]),
+            models.Index(fields=["webhook", "status", "created_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.url} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != DeliveryStatus.PENDING
+
+
+class Attempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    request_headers = models.JSONField(default=dict)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    connected_address = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="one_attempt_per_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"try {self.number} of {self.delivery_id}"
+
 
 class WorkerHeartbeat(models.Model):
+    """The last time each worker ran the heartbeat task that beat sends."""
+
     hostname = models.CharField(max_length=255, unique=True)
     last_seen = models.DateTimeField()
 

@@ -11,6 +11,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from webhooks_project.errors import DomainConflict
+
 logger = logging.getLogger(__name__)
 
 ERROR_CODES = {
@@ -86,6 +88,8 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         )
+    elif isinstance(exc, DomainConflict):
+        exc = Conflict({exc.field or "detail": exc.message} if exc.field else exc.message)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -1,0 +1,75 @@
+"""Outgoing webhook subscriptions and their signing secrets."""
+
+from django.conf import settings
+from django.db import models
+
+from webhooks_project.ids import MuidField
+
+
+class WebhookStatus(models.TextChoices):
+    ACTIVE = "Active"
+    DISABLED = "Disabled"
+
+
+class Webhook(models.Model):
+    id = MuidField()
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=2048)
+    triggers = models.JSONField(default=list)
+    # Scope: at most one of these; none = every object of that kind in the organization.
+    workflow = models.ForeignKey(
+        "workflows.Workflow", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="webhooks",
+    )
+    task_group_id = models.CharField(
+        max_length=22, blank=True, help_text="Process Street's taskId: one task template."
+    )
+    form = models.ForeignKey(
+        "workflows.Form", null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    data_set = models.ForeignKey(
+        "datasets.DataSet", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="webhooks",
+    )
+    status = models.CharField(
+        max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.ACTIVE
+    )
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    disabled_date = models.DateTimeField(null=True, blank=True)
+    created_date = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_date = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_date"]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == WebhookStatus.ACTIVE
+
+
+class WebhookSecret(models.Model):
+    """Several secrets can sign at once: after a rotation the old one keeps signing until
+    `expires_date`, so receivers can switch without dropping a delivery."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="secrets")
+    secret = models.CharField(max_length=100)
+    created_date = models.DateTimeField(auto_now_add=True)
+    expires_date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_date"]
+
+    def __str__(self) -> str:
+        return f"secret of {self.webhook_id} from {self.created_date:%Y-%m-%d}"
