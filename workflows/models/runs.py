@@ -42,7 +42,9 @@ class WorkflowRun(TracksLoadedValues):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="runs"
     )
-    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="runs")
+    workflow = models.ForeignKey(
+        "workflows.Workflow", on_delete=models.CASCADE, related_name="runs"
+    )
     version = models.ForeignKey(
         "workflows.WorkflowVersion", on_delete=models.PROTECT, related_name="runs"
     )
