@@ -1,12 +1,88 @@
-"""Celery tasks of the delivery app."""
+"""Celery tasks: deliver one webhook try, sweep lost deliveries, heartbeat."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
-from delivery.models import WorkerHeartbeat
+from delivery.http import get_sender
+from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
+from delivery.policy import RetryPolicy
+from delivery.signing import sign_headers
+from delivery.tries import claim_try, record_try
+from webhooks_project import __version__
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"ps-webhooks/{__version__}"
+RETRY_QUEUE = "webhooks-retry"
 
 
-@shared_task(bind=True, name="delivery.tasks.record_heartbeat")
+def build_headers(event_id: str, body: bytes, secrets: list[str]) -> dict[str, str]:
+    headers = sign_headers(event_id, int(time.time()), body, secrets) if secrets else {
+        "webhook-id": event_id, "webhook-timestamp": str(int(time.time()))
+    }
+    headers["Content-Type"] = "application/json"
+    headers["User-Agent"] = USER_AGENT
+    return headers
+
+
+def _recordable(headers: dict[str, str]) -> dict[str, str]:
+    # Signatures are derived from the secrets: keep them out of the stored record.
+    return {k: ("<redacted>" if k == "webhook-signature" else v) for k, v in headers.items()}
+
+
+@shared_task(bind=True, name="delivery.tasks.deliver_webhook", acks_late=True,
+             max_retries=None, ignore_result=True)
+def deliver_webhook(self, delivery_id: str) -> str | None:
+    policy = RetryPolicy.from_settings(settings)
+    claim = claim_try(delivery_id, policy)
+    if claim is None:
+        return None
+    body = claim.body.encode("utf-8")
+    headers = build_headers(claim.event_id, body, claim.secrets)
+    started_at = timezone.now()
+    result = get_sender().send(
+        claim.url, body, headers,
+        connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT,
+        read_timeout=settings.WEBHOOK_READ_TIMEOUT,
+        excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
+        allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
+    )
+    outcome = record_try(claim, result, _recordable(headers), started_at, policy)
+    logger.info(
+        "delivery %s try %d -> %s (%s)", delivery_id, claim.number, outcome.status,
+        result.status_code or result.error,
+    )
+    if outcome.retry_in is not None:
+        # Retries go to their own queue so they never wait behind first tries.
+        raise self.retry(countdown=outcome.retry_in, queue=RETRY_QUEUE)
+    return outcome.status
+
+
+@shared_task(name="delivery.tasks.sweep_deliveries", ignore_result=True)
+def sweep_deliveries(batch_size: int = 500) -> int:
+    """Re-enqueue pending deliveries whose task was lost (broker down at commit, Redis
+    restarted, worker killed): the database says they are due and nobody took them."""
+    from delivery.dispatch import enqueue
+
+    cutoff = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE)
+    due = list(
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_try_at__lte=cutoff)
+        .order_by("next_try_at")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    if due:
+        logger.info("sweeper re-enqueues %d overdue deliveries", len(due))
+    return enqueue(due)
+
+
+@shared_task(bind=True, name="delivery.tasks.record_heartbeat", ignore_result=True)
 def record_heartbeat(self) -> str:
     """Sent by beat; the row it writes shows which workers are alive and that beat runs."""
     hostname = self.request.hostname or "unknown"

@@ -153,6 +153,10 @@ WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
 
 CELERY_BEAT_SCHEDULE = {
+    "sweep-deliveries": {
+        "task": "delivery.tasks.sweep_deliveries",
+        "schedule": WEBHOOK_SWEEP_INTERVAL,
+    },
     "record-heartbeat": {"task": "delivery.tasks.record_heartbeat", "schedule": 30.0},
 }
 

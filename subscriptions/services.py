@@ -1,0 +1,161 @@
+"""The only code that changes webhook subscriptions and their secrets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from delivery.signing import generate_secret
+from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
+from events.catalog import PING, TASK_EVENTS, TRIGGERS, Kind, kind_of_triggers
+from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
+
+
+def check_destination(url: str) -> None:
+    """Refuses a URL that is malformed or resolves to an address webhooks may not reach."""
+    try:
+        validate_url_syntax(url)
+        resolve_destination(url, settings.WEBHOOK_ALLOWED_NETWORKS)
+    except UnsafeDestination as exc:
+        raise ValidationError({"url": str(exc)}) from None
+
+
+def _validate(organization: Organization, data: dict) -> dict:
+    triggers = data.get("triggers")
+    if not isinstance(triggers, list) or not triggers:
+        raise ValidationError({"triggers": "Give at least one trigger."})
+    unknown = [t for t in triggers if t not in TRIGGERS]
+    if unknown:
+        raise ValidationError(
+            {"triggers": f"Unknown trigger(s): {', '.join(map(str, unknown))}. "
+                         f"Known: {', '.join(sorted(TRIGGERS))}."}
+        )
+    kinds = kind_of_triggers(triggers)
+    if len(kinds) > 1:
+        raise ValidationError(
+            {"triggers": "A webhook is for workflows, forms or data sets: do not mix "
+                         f"triggers of {', '.join(sorted(kinds))}."}
+        )
+    kind = kinds.pop()
+    scope = {name: data.get(name) for name in ("workflow", "form", "data_set")}
+    expected = {Kind.WORKFLOW: "workflow", Kind.FORM: "form", Kind.DATA_SET: "data_set"}[kind]
+    for name, value in scope.items():
+        if value is not None and name != expected:
+            api_name = {"workflow": "workflowId", "form": "formId", "data_set": "dataSetId"}[name]
+            raise ValidationError({api_name: f"{kind} triggers cannot be scoped to a {name}."})
+        if value is not None and value.organization_id != organization.id:
+            raise ValidationError({f"{name}Id": "Not found."})
+    task_group_id = data.get("task_group_id") or ""
+    if task_group_id:
+        if not set(TRIGGERS[t].event_type for t in triggers) & TASK_EVENTS:
+            raise ValidationError({"taskId": "taskId applies only to task triggers."})
+        workflow = data.get("workflow")
+        from workflows.models import TaskTemplate
+
+        templates = TaskTemplate.objects.filter(
+            group_id=task_group_id, version__workflow__organization=organization
+        )
+        if workflow is not None:
+            templates = templates.filter(version__workflow=workflow)
+        if not templates.exists():
+            raise ValidationError({"taskId": "No task template with this id in the scope."})
+    check_destination(data.get("url") or "")
+    return {
+        "url": data["url"], "triggers": list(dict.fromkeys(triggers)),
+        "workflow": scope["workflow"], "form": scope["form"], "data_set": scope["data_set"],
+        "task_group_id": task_group_id,
+    }
+
+
+@transaction.atomic
+def create_webhook(organization: Organization, data: dict, *, actor=None) -> tuple[Webhook, str]:
+    """Returns the webhook and its first signing secret, which is shown only this once."""
+    cleaned = _validate(organization, data)
+    # Lock the organization row so concurrent creates queue up behind the count below.
+    Organization.objects.select_for_update().get(pk=organization.pk)
+    limit = settings.WEBHOOK_MAX_PER_ORGANIZATION
+    if Webhook.objects.filter(organization=organization).count() >= limit:
+        raise ValidationError(
+            {"webhooks": f"An organization can have at most {limit} webhooks; delete one first."}
+        )
+    webhook = Webhook.objects.create(
+        organization=organization, created_by=actor, updated_by=actor, **cleaned
+    )
+    secret = generate_secret()
+    WebhookSecret.objects.create(webhook=webhook, secret=secret)
+    return webhook, secret
+
+
+@transaction.atomic
+def replace_webhook(webhook: Webhook, data: dict, *, actor=None) -> Webhook:
+    cleaned = _validate(webhook.organization, data)
+    for name, value in cleaned.items():
+        setattr(webhook, name, value)
+    webhook.updated_by = actor
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def delete_webhook(webhook: Webhook) -> None:
+    from delivery.models import Delivery, DeliveryStatus
+
+    Delivery.objects.filter(webhook=webhook, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED, completed_date=timezone.now(), next_try_at=None,
+        last_error="The subscription was deleted before this delivery went out.",
+    )
+    webhook.delete()
+
+
+@transaction.atomic
+def rotate_secret(webhook: Webhook, *, grace_seconds: int | None = None) -> str:
+    """A new secret signs from now on; the current ones keep signing for the grace period."""
+    grace = settings.WEBHOOK_SECRET_ROTATION_GRACE if grace_seconds is None else grace_seconds
+    now = timezone.now()
+    expires = now + timedelta(seconds=grace)
+    webhook.secrets.filter(expires_date__isnull=True).update(expires_date=expires)
+    webhook.secrets.filter(expires_date__gt=expires).update(expires_date=expires)
+    secret = generate_secret()
+    WebhookSecret.objects.create(webhook=webhook, secret=secret)
+    return secret
+
+
+@transaction.atomic
+def disable_webhook(webhook: Webhook, *, reason: str) -> None:
+    Webhook.objects.filter(pk=webhook.pk).update(
+        status=WebhookStatus.DISABLED, disabled_reason=reason[:500],
+        disabled_date=timezone.now(), updated_date=timezone.now(),
+    )
+    webhook.refresh_from_db()
+
+
+@transaction.atomic
+def enable_webhook(webhook: Webhook, *, actor=None) -> None:
+    webhook.status, webhook.disabled_reason, webhook.disabled_date = (
+        WebhookStatus.ACTIVE, "", None
+    )
+    webhook.updated_by = actor
+    webhook.save()
+
+
+@transaction.atomic
+def send_test(webhook: Webhook):
+    """A signed Ping event delivered to this webhook only, through the real delivery path."""
+    from delivery.dispatch import create_deliveries, enqueue_after_commit
+    from events import payloads
+    from events.outbox import PendingEvent
+    from events.writer import build_event
+
+    event = build_event(
+        PendingEvent(organization_id=webhook.organization_id, type=PING,
+                     data=payloads.render_ping(webhook))
+    )
+    event.save()
+    (delivery,) = create_deliveries([(event, webhook)], now=timezone.now())
+    enqueue_after_commit([delivery.id])
+    return delivery

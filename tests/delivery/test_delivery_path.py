@@ -1,0 +1,133 @@
+"""The delivery contract over the real path: Redis, a worker process, an HTTP receiver."""
+
+import json
+
+import pytest
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from delivery.models import Attempt, Delivery, DeliveryStatus
+from delivery.tries import LOST_TRY_ERROR
+from events.models import Event
+from subscriptions.models import WebhookStatus
+from subscriptions.services import create_webhook, rotate_secret, send_test
+from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.support.receiver import Reply
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def webhook_and_secret(worker, receiver):
+    organization, membership = org_with_admin()
+    webhook, secret = create_webhook(
+        organization, {"url": receiver.url, "triggers": ["DataSetRecordCreated"]},
+        actor=membership.user,
+    )
+    return webhook, secret
+
+
+def test_first_try_delivers_signed_body_with_standard_headers(webhook_and_secret, receiver):
+    webhook, secret = webhook_and_secret
+    delivery = send_test(webhook)
+    delivery = wait_for_delivery(delivery.id, DeliveryStatus.SUCCEEDED)
+    (request,) = receiver.wait_for(1)
+    event = Event.objects.get(pk=delivery.event_id)
+    assert request.body == event.body.encode()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    assert headers["webhook-id"] == event.id
+    assert headers["content-type"] == "application/json"
+    assert headers["user-agent"].startswith("ps-webhooks/")
+    # The receiver's own check, with the reference library: raises if the signature is wrong.
+    payload = StandardWebhook(secret).verify(request.body, headers)
+    assert payload["type"] == "Ping" and payload["data"]["webhookId"] == webhook.id
+    (attempt,) = delivery.attempts.all()
+    assert attempt.number == 1 and attempt.response_status == 200
+    assert attempt.request_headers["webhook-signature"] == "<redacted>"
+    assert secret not in json.dumps(attempt.request_headers)
+
+
+def test_500_500_200_is_delivered_on_try_three_with_the_same_id_and_body(
+    webhook_and_secret, receiver
+):
+    webhook, _ = webhook_and_secret
+    receiver.reply_with(Reply(500), Reply(500), Reply(200))
+    delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
+    requests = receiver.wait_for(3)
+    assert len({r.headers["webhook-id"] for r in requests}) == 1
+    assert len({r.body for r in requests}) == 1
+    assert delivery.tries == 3
+    assert list(delivery.attempts.values_list("number", "response_status")) == [
+        (1, 500), (2, 500), (3, 200)
+    ]
+
+
+def test_always_500_fails_after_exactly_three_tries(webhook_and_secret, receiver):
+    webhook, _ = webhook_and_secret
+    receiver.default = Reply(500, body=b"boom")
+    delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.FAILED)
+    assert delivery.tries == 3
+    assert delivery.attempts.count() == 3
+    assert delivery.attempts.last().response_excerpt == "boom"
+    # Nothing comes after the third try.
+    import time
+
+    time.sleep(1.5)
+    assert len(receiver.requests) == 3
+
+
+def test_a_hanging_receiver_counts_a_timed_out_try(webhook_and_secret, receiver):
+    webhook, _ = webhook_and_secret
+    receiver.reply_with(Reply(200, delay=3.5))  # read timeout in tests is 2 s
+    delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
+    first, second = delivery.attempts.order_by("number")
+    assert first.response_status is None and "timeout" in first.error.lower()
+    assert 1900 <= first.duration_ms < 3500
+    assert second.response_status == 200
+
+
+def test_410_disables_the_subscription(webhook_and_secret, receiver):
+    webhook, _ = webhook_and_secret
+    receiver.reply_with(Reply(410))
+    delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.FAILED)
+    assert delivery.tries == 1
+    webhook.refresh_from_db()
+    assert webhook.status == WebhookStatus.DISABLED
+    assert "410" in webhook.disabled_reason
+
+
+def test_redirects_are_not_followed(webhook_and_secret, receiver):
+    webhook, _ = webhook_and_secret
+    receiver.default = Reply(302, headers={"Location": receiver.url + "/elsewhere"})
+    delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.FAILED)
+    assert {r.path for r in receiver.requests} == {"/hook"}
+    assert delivery.last_status_code == 302
+
+
+def test_rotated_secret_signs_with_old_and_new(webhook_and_secret, receiver):
+    webhook, old_secret = webhook_and_secret
+    new_secret = rotate_secret(webhook)
+    wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
+    (request,) = receiver.wait_for(1)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    StandardWebhook(old_secret).verify(request.body, headers)
+    StandardWebhook(new_secret).verify(request.body, headers)
+
+
+def test_a_lost_try_is_recorded_and_counted(webhook_and_secret, receiver, settings):
+    """A claimed try whose worker died is kept as a try: the 3-try limit holds across crashes."""
+    webhook, _ = webhook_and_secret
+    delivery = send_test(webhook)
+    wait_for_delivery(delivery.id, DeliveryStatus.SUCCEEDED)
+    # Simulate the state a SIGKILL leaves: tries claimed, no attempt recorded.
+    ghost = Delivery.objects.create(
+        event_id=delivery.event_id, webhook=webhook, organization_id=webhook.organization_id,
+        url=webhook.url, tries=2,
+    )
+    from delivery.tasks import deliver_webhook
+
+    deliver_webhook.delay(ghost.id)
+    ghost = wait_for_delivery(ghost.id, DeliveryStatus.SUCCEEDED)
+    assert ghost.tries == 3
+    lost = Attempt.objects.get(delivery=ghost, number=2)
+    assert lost.error == LOST_TRY_ERROR
