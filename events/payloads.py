@@ -55,7 +55,10 @@ def render_form_field(field_value) -> dict[str, Any]:
 def _completion(obj) -> dict[str, Any]:
     if not obj.completed_date:
         return {}
-    return {"completedDate": iso_ms(obj.completed_date), "completedBy": render_user(obj.completed_by)}
+    return {
+        "completedDate": iso_ms(obj.completed_date),
+        "completedBy": render_user(obj.completed_by),
+    }
 
 
 def render_run_task(task) -> dict[str, Any]:
