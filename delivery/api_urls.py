@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from delivery.views import DeliveryViewSet, EventViewSet
+from webhooks_project.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("events", EventViewSet, basename="event")
 urlpatterns = router.urls

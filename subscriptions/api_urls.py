@@ -1,7 +1,6 @@
-from rest_framework.routers import SimpleRouter
-
 from subscriptions.views import WebhookViewSet
+from webhooks_project.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("webhooks", WebhookViewSet, basename="webhook")
 urlpatterns = router.urls

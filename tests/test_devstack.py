@@ -1,0 +1,66 @@
+"""`make run`'s launcher: the whole system comes up, and Ctrl-C leaves no process behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from webhooks_project.redis_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.integration
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+        return response.status, json.loads(response.read())
+
+
+def test_devstack_serves_healthz_and_ctrl_c_stops_everything(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "TEST_REDIS_URL"}}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        WEB_BIND=f"127.0.0.1:{port}",
+        WORKER_CONCURRENCY="4",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    log = (tmp_path / "devstack.log").open("wb")
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "webhooks_project.devstack"], cwd=ROOT, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        healthy = None
+        while time.monotonic() < deadline:
+            try:
+                status, body = _get_json(f"http://127.0.0.1:{port}/healthz")
+                if status == 200:
+                    healthy = body
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        output = (tmp_path / "devstack.log").read_text(errors="replace")
+        assert healthy is not None, output[-3000:]
+        assert healthy["checks"]["worker"]["count"] >= 1
+        assert "login: admin" in output
+        started = psutil.Process(launcher.pid).children(recursive=True)
+        names = " ".join(" ".join(p.cmdline()) for p in started)
+        assert "redis-server" in names and "gunicorn" in names and "celery" in names
+        # Ctrl-C in a terminal signals the whole foreground process group.
+        os.killpg(launcher.pid, signal.SIGINT)
+        launcher.wait(timeout=60)
+        gone, alive = psutil.wait_procs(started, timeout=30)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
