@@ -25,7 +25,7 @@ def check_destination(url: str) -> None:
         raise ValidationError({"url": str(exc)}) from None
 
 
-def _validate(organization: Organization, data: dict) -> dict:
+def validate_webhook_data(organization: Organization, data: dict) -> dict:
     triggers = data.get("triggers")
     if not isinstance(triggers, list) or not triggers:
         raise ValidationError({"triggers": "Give at least one trigger."})
@@ -45,11 +45,11 @@ def _validate(organization: Organization, data: dict) -> dict:
     scope = {name: data.get(name) for name in ("workflow", "form", "data_set")}
     expected = {Kind.WORKFLOW: "workflow", Kind.FORM: "form", Kind.DATA_SET: "data_set"}[kind]
     for name, value in scope.items():
+        api_name = {"workflow": "workflowId", "form": "formId", "data_set": "dataSetId"}[name]
         if value is not None and name != expected:
-            api_name = {"workflow": "workflowId", "form": "formId", "data_set": "dataSetId"}[name]
             raise ValidationError({api_name: f"{kind} triggers cannot be scoped to a {name}."})
         if value is not None and value.organization_id != organization.id:
-            raise ValidationError({f"{name}Id": "Not found."})
+            raise ValidationError({api_name: "Not found."})
     task_group_id = data.get("task_group_id") or ""
     if task_group_id:
         if not set(TRIGGERS[t].event_type for t in triggers) & TASK_EVENTS:
@@ -75,7 +75,7 @@ def _validate(organization: Organization, data: dict) -> dict:
 @transaction.atomic
 def create_webhook(organization: Organization, data: dict, *, actor=None) -> tuple[Webhook, str]:
     """Returns the webhook and its first signing secret, which is shown only this once."""
-    cleaned = _validate(organization, data)
+    cleaned = validate_webhook_data(organization, data)
     # Lock the organization row so concurrent creates queue up behind the count below.
     Organization.objects.select_for_update().get(pk=organization.pk)
     limit = settings.WEBHOOK_MAX_PER_ORGANIZATION
@@ -93,7 +93,7 @@ def create_webhook(organization: Organization, data: dict, *, actor=None) -> tup
 
 @transaction.atomic
 def replace_webhook(webhook: Webhook, data: dict, *, actor=None) -> Webhook:
-    cleaned = _validate(webhook.organization, data)
+    cleaned = validate_webhook_data(webhook.organization, data)
     for name, value in cleaned.items():
         setattr(webhook, name, value)
     webhook.updated_by = actor

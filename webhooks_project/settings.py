@@ -1,5 +1,6 @@
 """Settings, read from the environment (12-factor) with embedded development defaults."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -83,7 +84,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     # Tests run a real worker in another process: the test database must be a file it can open.
-    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / "test-db.sqlite3")}
+    # One file per test run, so that runs side by side do not share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / f"test-db-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)

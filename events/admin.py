@@ -1,0 +1,48 @@
+"""Events in the admin: the payload, and every subscription it went to."""
+
+from django.contrib import admin
+
+from delivery.admin import pretty_json
+from delivery.models import Delivery
+from events.models import Event
+from subscriptions.admin import status_badge
+from webhooks_project.admin_scoping import OrganizationScopedAdmin
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ["webhook", "url", "badge", "tries", "last_status_code", "completed_date"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status")
+    def badge(self, obj):
+        return status_badge(obj.status)
+
+
+@admin.register(Event)
+class EventAdmin(OrganizationScopedAdmin):
+    organization_path = "organization"
+    list_display = ["id", "type", "created_date", "run_id", "organization"]
+    list_filter = ["type", "created_date"]
+    search_fields = ["id", "run_id", "subject_id"]
+    date_hierarchy = "created_date"
+    fields = ["id", "type", "created_date", "organization", "workflow_id", "run_id",
+              "subject_id", "payload"]
+    readonly_fields = fields
+    inlines = [DeliveryInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="payload")
+    def payload(self, obj):
+        return pretty_json(obj.body)

@@ -1,0 +1,145 @@
+"""Webhooks in the admin: triggers as checkboxes, the secret shown once, test and rotate."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from accounts.models import Organization
+from delivery.models import Delivery
+from events.catalog import TRIGGERS
+from subscriptions import services
+from subscriptions.models import Webhook
+from webhooks_project.admin_scoping import OrganizationScopedAdmin
+
+API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "data_set",
+                     "taskId": "task_group_id", "webhooks": None}
+
+
+class WebhookForm(forms.ModelForm):
+    triggers = forms.MultipleChoiceField(
+        choices=[(name, name) for name in TRIGGERS], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["organization", "url", "triggers", "workflow", "task_group_id", "form",
+                  "data_set"]
+
+    def clean(self):
+        cleaned = super().clean()
+        organization = cleaned.get("organization") or getattr(self.instance, "organization", None)
+        if organization is None or self.errors:
+            return cleaned
+        data = {name: cleaned.get(name) for name in
+                ("url", "triggers", "workflow", "form", "data_set", "task_group_id")}
+        try:
+            services.validate_webhook_data(organization, data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(API_FIELD_TO_FORM.get(field, field), errors)
+        return cleaned
+
+
+class RecentDeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ["created_date", "event", "status_badge", "tries", "last_status_code", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "recent deliveries"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("event").order_by("-created_date")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status")
+    def status_badge(self, obj):
+        return status_badge(obj.status)
+
+
+BADGE_COLOURS = {"succeeded": "#1a7f37", "failed": "#cf222e", "pending": "#9a6700",
+                 "cancelled": "#6e7781", "Active": "#1a7f37", "Disabled": "#cf222e"}
+
+
+def status_badge(status: str):
+    return format_html(
+        '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
+        BADGE_COLOURS.get(status, "#6e7781"), status,
+    )
+
+
+@admin.register(Webhook)
+class WebhookAdmin(OrganizationScopedAdmin):
+    form = WebhookForm
+    organization_path = "organization"
+    list_display = ["url", "organization", "trigger_list", "scope", "badge", "created_date"]
+    list_filter = ["status"]
+    search_fields = ["url", "id"]
+    readonly_fields = ["id", "status", "disabled_reason", "disabled_date", "created_date",
+                       "created_by", "updated_date", "updated_by"]
+    inlines = [RecentDeliveryInline]
+    actions = ["send_test", "rotate_secret", "enable", "disable"]
+
+    @admin.display(description="triggers")
+    def trigger_list(self, obj):
+        return ", ".join(obj.triggers)
+
+    @admin.display(description="status")
+    def badge(self, obj):
+        return status_badge(obj.status)
+
+    @admin.display(description="scope")
+    def scope(self, obj):
+        return obj.workflow or obj.form or obj.data_set or "everything"
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data.get(name) for name in
+                ("url", "triggers", "workflow", "form", "data_set", "task_group_id")}
+        if change:
+            services.replace_webhook(obj, data, actor=request.user)
+            return
+        organization: Organization = form.cleaned_data["organization"]
+        webhook, secret = services.create_webhook(organization, data, actor=request.user)
+        obj.pk = webhook.pk
+        self.message_user(
+            request, f"Signing secret (shown only now, copy it): {secret}", messages.WARNING
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # deliveries are read-only here; nothing else is related
+
+    def delete_model(self, request, obj):
+        services.delete_webhook(obj)
+
+    def delete_queryset(self, request, queryset):
+        for webhook in queryset:
+            services.delete_webhook(webhook)
+
+    @admin.action(description="Send a test event")
+    def send_test(self, request, queryset):
+        for webhook in queryset.filter(status="Active"):
+            services.send_test(webhook)
+        self.message_user(request, "Test events queued.")
+
+    @admin.action(description="Rotate the signing secret")
+    def rotate_secret(self, request, queryset):
+        for webhook in queryset:
+            secret = services.rotate_secret(webhook)
+            self.message_user(
+                request, f"New secret for {webhook.url} (shown only now): {secret}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Enable")
+    def enable(self, request, queryset):
+        for webhook in queryset:
+            services.enable_webhook(webhook, actor=request.user)
+
+    @admin.action(description="Disable")
+    def disable(self, request, queryset):
+        for webhook in queryset:
+            services.disable_webhook(webhook, reason=f"Disabled by {request.user}.")
