@@ -17,6 +17,7 @@ API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "d
 
 
 class WebhookForm(forms.ModelForm):
+    url = forms.URLField(max_length=2048, assume_scheme="https")
     triggers = forms.MultipleChoiceField(
         choices=[(name, name) for name in TRIGGERS], widget=forms.CheckboxSelectMultiple
     )
