@@ -15,6 +15,10 @@ from delivery.models import Delivery
 
 logger = logging.getLogger(__name__)
 
+# One quick retry covers a connection that a Redis restart broke; a broker that is really down
+# fails fast, and the sweeper enqueues later.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
 
 def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None
                       ) -> list[Delivery]:
@@ -39,7 +43,9 @@ def enqueue(delivery_ids: list[str]) -> int:
     sent = 0
     for delivery_id in delivery_ids:
         try:
-            deliver_webhook.apply_async(args=[delivery_id], retry=False)
+            deliver_webhook.apply_async(
+                args=[delivery_id], retry=True, retry_policy=PUBLISH_RETRY
+            )
             sent += 1
         except Exception as exc:  # noqa: BLE001 - broker down: the sweeper will catch up
             logger.warning(

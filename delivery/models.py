@@ -87,3 +87,18 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookHealth(models.Model):
+    """How a subscription's deliveries have been ending, for auto-disable and the admin."""
+
+    webhook = models.OneToOneField(
+        "subscriptions.Webhook", on_delete=models.CASCADE, primary_key=True, related_name="health"
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_success_date = models.DateTimeField(null=True, blank=True)
+    last_failure_date = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id}: {self.consecutive_failures} failures in a row"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from datetime import timedelta
 
@@ -14,7 +15,8 @@ from delivery.http import get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
-from delivery.tries import claim_try, record_try
+from delivery.throttle import host_slot, mark_slow
+from delivery.tries import claim_try, lease_seconds, record_try
 from webhooks_project import __version__
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,17 @@ def _recordable(headers: dict[str, str]) -> dict[str, str]:
 @shared_task(bind=True, name="delivery.tasks.deliver_webhook", acks_late=True,
              max_retries=None, ignore_result=True)
 def deliver_webhook(self, delivery_id: str) -> str | None:
+    url = Delivery.objects.filter(pk=delivery_id).values_list("url", flat=True).first()
+    if url is None:
+        return None
+    with host_slot(url, lease_seconds()) as allowed:
+        if not allowed:
+            # The host already has its share of worker threads: wait without using a try.
+            raise self.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE)
+        return _try_once(self, delivery_id)
+
+
+def _try_once(task, delivery_id: str) -> str | None:
     policy = RetryPolicy.from_settings(settings)
     claim = claim_try(delivery_id, policy)
     if claim is None:
@@ -54,6 +67,8 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
         excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
         allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
     )
+    if result.status_code is None and "timeout" in result.error.lower():
+        mark_slow(claim.url)
     outcome = record_try(claim, result, _recordable(headers), started_at, policy)
     logger.info(
         "delivery %s try %d -> %s (%s)", delivery_id, claim.number, outcome.status,
@@ -61,7 +76,7 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
     )
     if outcome.retry_in is not None:
         # Retries go to their own queue so they never wait behind first tries.
-        raise self.retry(countdown=outcome.retry_in, queue=RETRY_QUEUE)
+        raise task.retry(countdown=outcome.retry_in, queue=RETRY_QUEUE)
     return outcome.status
 
 
@@ -90,3 +105,19 @@ def record_heartbeat(self) -> str:
         hostname=hostname, defaults={"last_seen": timezone.now()}
     )
     return hostname
+
+
+@shared_task(name="delivery.tasks.prune_deliveries", ignore_result=True)
+def prune_deliveries() -> dict[str, int]:
+    from delivery.retention import prune
+
+    return prune()
+
+
+@shared_task(name="delivery.tasks.recover_deliveries", ignore_result=True)
+def recover_deliveries(webhook_id: str, since: str, until: str | None = None,
+                       after: list | None = None) -> int:
+    """One bounded batch of a recovery; queues the next batch until none is left."""
+    from delivery.recovery import recover_batch
+
+    return recover_batch(webhook_id, since, until, after)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from delivery import health
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
@@ -40,7 +41,8 @@ class ClaimedTry:
 
 
 def lease_seconds() -> float:
-    return settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT + 30
+    return (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT
+            + settings.WEBHOOK_TRY_LEASE_MARGIN)
 
 
 def _active_secrets(webhook, now) -> list[str]:
@@ -129,6 +131,8 @@ def record_try(
             DeliveryStatus.SUCCEEDED, now, None
         )
         delivery.save(update_fields=fields)
+        if delivery.webhook_id:
+            health.record_success(delivery.webhook_id, now)
         return TryOutcome(DeliveryStatus.SUCCEEDED)
     if outcome == Outcome.GONE:
         delivery.status, delivery.completed_date, delivery.next_try_at = (
@@ -145,6 +149,8 @@ def record_try(
             DeliveryStatus.FAILED, now, None
         )
         delivery.save(update_fields=fields)
+        if delivery.webhook is not None:
+            health.record_failure(delivery.webhook, now)
         return TryOutcome(DeliveryStatus.FAILED)
     delay = policy.delay_for(claim.number + 1, result.retry_after)
     delivery.next_try_at = now + timedelta(seconds=delay)

@@ -95,3 +95,12 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(read_only=True)
     previousSecretsExpire = serializers.CharField(read_only=True, allow_null=True)
+
+
+class RecoverSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class RecoverResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)

@@ -11,6 +11,8 @@ from delivery.serializers import DeliverySerializer
 from subscriptions import services
 from subscriptions.models import Webhook
 from subscriptions.serializers import (
+    RecoverResultSerializer,
+    RecoverSerializer,
     SecretSerializer,
     WebhookSerializer,
     WebhookWithSecretSerializer,
@@ -100,3 +102,17 @@ class WebhookViewSet(
         webhook = self.get_object()
         services.disable_webhook(webhook, reason=f"Disabled by {request.user.get_username()}.")
         return Response(self.get_serializer(webhook).data)
+
+    @extend_schema(request=RecoverSerializer, responses={202: RecoverResultSerializer})
+    @action(detail=True, methods=["post"])
+    def recover(self, request, pk=None):
+        """Redeliver every failed delivery whose event happened in [since, until)."""
+        from delivery.recovery import start_recovery
+
+        webhook = self.get_object()
+        serializer = RecoverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        count = start_recovery(
+            webhook, serializer.validated_data["since"], serializer.validated_data.get("until")
+        )
+        return Response({"count": count}, status=status.HTTP_202_ACCEPTED)

@@ -26,7 +26,10 @@ TEST_ENVIRONMENT = {
     "WEBHOOK_RETRY_JITTER": "0",
     "WEBHOOK_CONNECT_TIMEOUT": "2",
     "WEBHOOK_READ_TIMEOUT": "2",
-    "WEBHOOK_SWEEP_GRACE": "3",
+    "WEBHOOK_SWEEP_GRACE": "1",
+    "WEBHOOK_SWEEP_INTERVAL": "1",
+    "WEBHOOK_TRY_LEASE_MARGIN": "1",
+    "WEBHOOK_BATCH_SIZE": "2",
     "PUBLIC_BASE_URL": "http://testserver",
 }
 
@@ -48,3 +51,8 @@ def pytest_unconfigure(config):
     if _server is not None:
         _server.stop()
         os.environ.pop("TEST_REDIS_URL", None)
+
+
+def session_redis() -> RedisServer | None:
+    """The Redis this test session started (None when TEST_REDIS_URL was given)."""
+    return _server

@@ -110,6 +110,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(LOCAL_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webhooks@localhost")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -129,6 +130,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
+    # Publishing while Redis is down must fail fast: the change is committed and the sweeper
+    # enqueues its deliveries later, so a web request should not wait on reconnects.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
@@ -154,8 +161,22 @@ WEBHOOK_SECRET_ROTATION_GRACE = env.int("WEBHOOK_SECRET_ROTATION_GRACE", default
 # Networks a destination may resolve into although they are private (e.g. 127.0.0.1/32 for a
 # local receiver). Empty in production: every private, loopback and reserved address is refused.
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+# How long past its timeouts a try may still be running before the sweeper takes it for lost.
+WEBHOOK_TRY_LEASE_MARGIN = env.float("WEBHOOK_TRY_LEASE_MARGIN", default=30.0)
+# At most this many tries in flight to one host at once, so hanging receivers cannot take
+# every worker thread; tries over the limit wait a moment without using up a try.
+WEBHOOK_MAX_INFLIGHT_PER_HOST = env.int("WEBHOOK_MAX_INFLIGHT_PER_HOST", default=4)
+# Auto-disable: a subscription whose deliveries have all failed for this long, and at least
+# this many in a row, is disabled and its organization's Admins are emailed.
+WEBHOOK_AUTO_DISABLE_AFTER = env.float("WEBHOOK_AUTO_DISABLE_AFTER", default=5 * 24 * 3600)
+WEBHOOK_AUTO_DISABLE_MIN_FAILURES = env.int("WEBHOOK_AUTO_DISABLE_MIN_FAILURES", default=20)
+# Retention, in days, of deliveries (with their attempts) by outcome; pruned by beat.
+WEBHOOK_RETENTION_SUCCEEDED_DAYS = env.float("WEBHOOK_RETENTION_SUCCEEDED_DAYS", default=14)
+WEBHOOK_RETENTION_FAILED_DAYS = env.float("WEBHOOK_RETENTION_FAILED_DAYS", default=60)
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
+INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {
@@ -163,6 +184,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WEBHOOK_SWEEP_INTERVAL,
     },
     "record-heartbeat": {"task": "delivery.tasks.record_heartbeat", "schedule": 30.0},
+    "prune-deliveries": {"task": "delivery.tasks.prune_deliveries", "schedule": 3600.0},
 }
 
 # --- REST framework ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import IsoDateTimeField, UserRefField, UserRefSerializer, user_ref
+from webhooks_project.timefmt import iso_ms
 from workflows.models import (
     Approval,
     ApprovalStatus,
@@ -255,8 +256,6 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AuditSerializer)
     def get_audit(self, obj) -> dict:
-        from webhooks_project.timefmt import iso_ms
-
         return {
             "createdDate": iso_ms(obj.created_date),
             "createdBy": user_ref(obj.created_by),

@@ -109,7 +109,7 @@ class RunFilter(filters.FilterSet):
         fields = ["workflowId", "status"]
 
 
-def visible_runs(view) -> "filters.QuerySet":
+def visible_runs(view):
     """The caller's organization's runs; for a Guest, only those they are assigned to."""
     runs = view.scope(WorkflowRun.objects.all())
     membership = view.membership

@@ -28,8 +28,10 @@ def database_url_for_workers() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, database_url: str, concurrency: int = 8, queues: str = "") -> None:
+    def __init__(self, database_url: str, concurrency: int = 8, queues: str = "",
+                 env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
+        self.extra_env = env or {}
         self.concurrency = concurrency
         self.queues = queues or "webhooks,webhooks-retry"
         self.process: subprocess.Popen | None = None
@@ -37,7 +39,8 @@ class WorkerProcess:
         self.name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
 
     def start(self, timeout: float = 30.0) -> WorkerProcess:
-        env = dict(os.environ, DATABASE_URL=self.database_url, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, DATABASE_URL=self.database_url, PYTHONUNBUFFERED="1",
+                   **self.extra_env)
         args = [
             sys.executable, "-m", "celery", "-A", "webhooks_project", "worker",
             "--pool", "threads", "--concurrency", str(self.concurrency),
@@ -53,8 +56,11 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if celery_app.control.ping(destination=[self.name], timeout=0.5):
-                return self
+            try:
+                if celery_app.control.ping(destination=[self.name], timeout=0.5):
+                    return self
+            except Exception:  # noqa: BLE001 - a broker connection broken by a Redis restart
+                time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"worker did not answer a ping in {timeout} s:\n{self.log()}")
 
@@ -77,3 +83,37 @@ class WorkerProcess:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+class BeatProcess:
+    """`celery beat`: sends the sweeper (every WEBHOOK_SWEEP_INTERVAL) and the other periodic
+    tasks to the workers."""
+
+    def __init__(self, database_url: str, env: dict[str, str] | None = None) -> None:
+        self.database_url = database_url
+        self.extra_env = env or {}
+        self.dir = Path(tempfile.mkdtemp(prefix="beat-"))
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> BeatProcess:
+        env = dict(os.environ, DATABASE_URL=self.database_url, PYTHONUNBUFFERED="1",
+                   **self.extra_env)
+        log = (self.dir / "beat.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "webhooks_project", "beat",
+             "--schedule", str(self.dir / "schedule"), "--loglevel", "INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        return self
+
+    def log(self) -> str:
+        return (self.dir / "beat.log").read_text(errors="replace")[-5000:]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,73 @@
+"""Auto-disable: a subscription whose deliveries have all failed for a span, and at least N in
+a row, is disabled with a reason and its organization's Admins are told by email."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import Membership, Role
+from delivery.models import WebhookHealth
+
+logger = logging.getLogger(__name__)
+
+
+def record_success(webhook_id: str, now) -> None:
+    WebhookHealth.objects.update_or_create(
+        webhook_id=webhook_id,
+        defaults={"consecutive_failures": 0, "failing_since": None, "last_success_date": now},
+    )
+
+
+def record_failure(webhook, now) -> bool:
+    """Counts one delivery that ended failed; returns True if the webhook got disabled."""
+    health, _ = WebhookHealth.objects.get_or_create(webhook_id=webhook.id)
+    WebhookHealth.objects.filter(pk=health.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1, last_failure_date=now
+    )
+    WebhookHealth.objects.filter(pk=health.pk, failing_since__isnull=True).update(
+        failing_since=now
+    )
+    health.refresh_from_db()
+    span = timedelta(seconds=settings.WEBHOOK_AUTO_DISABLE_AFTER)
+    if (
+        health.consecutive_failures >= settings.WEBHOOK_AUTO_DISABLE_MIN_FAILURES
+        and health.failing_since <= now - span
+        and webhook.is_active
+    ):
+        disable_for_failures(webhook, health)
+        return True
+    return False
+
+
+def disable_for_failures(webhook, health: WebhookHealth) -> None:
+    from subscriptions.services import disable_webhook
+
+    reason = (
+        f"Disabled automatically: {health.consecutive_failures} deliveries in a row failed "
+        f"since {health.failing_since:%Y-%m-%d %H:%M} UTC."
+    )
+    disable_webhook(webhook, reason=reason)
+    admins = list(
+        Membership.objects.filter(organization_id=webhook.organization_id, role=Role.ADMIN)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if not admins:
+        return
+    subject = f"Webhook disabled: {webhook.url}"
+    body = (
+        f"{reason}\n\nWebhook {webhook.id} ({webhook.url}) no longer receives events. "
+        "Fix the receiver, then enable the webhook again in the admin or with "
+        f"POST /api/v1/webhooks/{webhook.id}/enable; POST /api/v1/webhooks/{webhook.id}/recover "
+        "redelivers what failed meanwhile."
+    )
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, admins, fail_silently=True)
+    )
+    logger.warning("webhook %s auto-disabled: %s", webhook.id, reason)

@@ -1,0 +1,141 @@
+"""The Django admin: organization scoping and domain actions going through the services."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.models import ApiKey
+from datasets.models import DataSetRecord
+from tests.api.conftest import PASSWORD
+from workflows.models import Task
+
+
+@pytest.fixture
+def runs(world, orgs):
+    from workflows.services import start_run
+
+    return {
+        "a": start_run(world.workflow, actor=orgs["a"].admin.user, name="Run of org A"),
+        "b": start_run(world.other_workflow, actor=orgs["b"].admin.user, name="Run of org B"),
+    }
+
+
+@pytest.fixture
+def org_admin(client, orgs):
+    assert client.login(username="admin-a", password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def superuser(client, db):
+    get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    assert client.login(username="root", password=PASSWORD)
+    return client
+
+
+def test_org_admin_changelist_shows_only_their_runs(org_admin, runs):
+    response = org_admin.get("/admin/workflows/workflowrun/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Run of org A" in page and "Run of org B" not in page
+    # another organization's run is not there to open
+    response = org_admin.get(f"/admin/workflows/workflowrun/{runs['b'].pk}/change/")
+    assert response.status_code == 302
+    response = org_admin.get(f"/admin/workflows/workflowrun/{runs['a'].pk}/change/")
+    assert response.status_code == 200
+    assert "Intro" in response.content.decode()  # the tasks inline
+
+
+def test_superuser_sees_every_run(superuser, runs):
+    page = superuser.get("/admin/workflows/workflowrun/").content.decode()
+    assert "Run of org A" in page and "Run of org B" in page
+
+
+def test_members_who_are_not_staff_admins_see_nothing(client, orgs, runs):
+    get_user_model().objects.filter(username="member-a").update(is_staff=True)
+    assert client.login(username="member-a", password=PASSWORD)
+    assert client.get("/admin/workflows/workflowrun/").status_code == 403
+
+
+def test_task_action_checks_through_the_service(org_admin, runs):
+    intro = runs["a"].tasks.get(name="Intro")
+    stopped = runs["a"].tasks.get(name="After the gate")
+    other = runs["b"].tasks.get(name="Intro")
+    response = org_admin.post("/admin/workflows/task/", {
+        "action": "check_tasks", "_selected_action": [intro.pk, stopped.pk, other.pk],
+    })
+    assert response.status_code == 302
+    assert Task.objects.get(pk=intro.pk).status == "Completed"
+    assert Task.objects.get(pk=intro.pk).completed_by.username == "admin-a"
+    assert Task.objects.get(pk=stopped.pk).status == "NotCompleted"  # refused: stopped
+    assert Task.objects.get(pk=other.pk).status == "NotCompleted"  # not in scope
+
+
+def test_run_archive_action(org_admin, runs):
+    response = org_admin.post("/admin/workflows/workflowrun/", {
+        "action": "archive_runs", "_selected_action": [runs["a"].pk, runs["b"].pk],
+    })
+    assert response.status_code == 302
+    runs["a"].refresh_from_db()
+    runs["b"].refresh_from_db()
+    assert runs["a"].status == "Archived" and runs["b"].status == "Active"
+
+
+def test_record_admin_goes_through_the_service_and_limits_choices(org_admin, world):
+    page = org_admin.get("/admin/datasets/datasetrecord/add/").content.decode()
+    assert world.data_set.pk in page and world.other_data_set.pk not in page
+
+    name, revenue = world.column("Name"), world.column("Revenue")
+    response = org_admin.post("/admin/datasets/datasetrecord/add/", {
+        "data_set": world.data_set.pk, "cells": f'{{"{revenue}": "lots"}}',
+    })
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+    assert not DataSetRecord.objects.exists()
+
+    response = org_admin.post("/admin/datasets/datasetrecord/add/", {
+        "data_set": world.data_set.pk, "cells": f'{{"{name}": "Acme", "{revenue}": "5"}}',
+    })
+    assert response.status_code == 302
+    record = DataSetRecord.objects.get()
+    assert record.cells == {name: "Acme", revenue: 5}
+    assert record.created_by.username == "admin-a"
+
+    response = org_admin.post(
+        f"/admin/datasets/datasetrecord/{record.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not DataSetRecord.objects.exists()
+
+
+def test_api_key_admin_never_shows_the_hash(org_admin, orgs):
+    key = ApiKey.objects.get(membership=orgs["a"].member)
+    other = ApiKey.objects.get(membership=orgs["b"].member)
+    listing = org_admin.get("/admin/accounts/apikey/").content.decode()
+    assert key.prefix in listing and other.prefix not in listing
+    page = org_admin.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    assert key.key_hash not in page and "key_hash" not in page
+    assert org_admin.get("/admin/accounts/apikey/add/").status_code == 403
+    response = org_admin.post("/admin/accounts/apikey/", {
+        "action": "revoke", "_selected_action": [key.pk, other.pk],
+    })
+    assert response.status_code == 302
+    key.refresh_from_db()
+    other.refresh_from_db()
+    assert key.revoked_date is not None and other.revoked_date is None
+
+
+def test_admin_pages_render_for_an_org_admin(org_admin, world, runs):
+    for url in [
+        "/admin/", "/admin/accounts/organization/", "/admin/accounts/membership/",
+        "/admin/workflows/workflow/", f"/admin/workflows/workflow/{world.workflow.pk}/change/",
+        "/admin/workflows/workflowversion/",
+        f"/admin/workflows/workflowversion/{world.workflow.latest_version().pk}/change/",
+        "/admin/workflows/task/", "/admin/workflows/approval/", "/admin/workflows/form/",
+        f"/admin/workflows/form/{world.form.pk}/change/", "/admin/workflows/formresponse/",
+        "/admin/datasets/dataset/", f"/admin/datasets/dataset/{world.data_set.pk}/change/",
+        "/admin/datasets/datasetrecord/",
+    ]:
+        response = org_admin.get(url)
+        assert response.status_code == 200, url
+    assert "Org B" not in org_admin.get("/admin/accounts/organization/").content.decode()
+    response = org_admin.get(f"/admin/workflows/workflow/{world.other_workflow.pk}/change/")
+    assert response.status_code == 302
