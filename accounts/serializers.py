@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiKey
+from accounts.users import user_ref
 from webhooks_project.errors import DomainConflict
 from webhooks_project.timefmt import iso_ms
 
@@ -85,10 +86,6 @@ class UserRefSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
-def user_ref(user) -> dict | None:
-    if user is None:
-        return None
-    return {"id": str(user.pk), "email": user.email, "username": user.get_username()}
 
 
 @extend_schema_field(UserRefSerializer(allow_null=True))

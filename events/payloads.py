@@ -6,31 +6,12 @@ wraps them in the envelope and serialises them once.
 
 from __future__ import annotations
 
-import base64
-import uuid
 from typing import Any
 
 from django.conf import settings
 
+from accounts.users import user_ref
 from webhooks_project.timefmt import iso_ms
-
-_USER_NAMESPACE = uuid.UUID("6f1d8a52-4a8c-4b43-9a3e-1f1f3b8e2c11")
-
-
-def user_muid(user) -> str:
-    """Users have integer keys; payloads carry muids, derived stably from the key."""
-    raw = uuid.uuid5(_USER_NAMESPACE, f"user:{user.pk}").bytes
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def render_user(user) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {
-        "id": user_muid(user),
-        "email": user.email,
-        "username": user.get_full_name() or user.get_username(),
-    }
 
 
 def _field_value_text(field_type: str, value: Any) -> str | None:
@@ -45,7 +26,7 @@ def render_form_field(field_value) -> dict[str, Any]:
         "id": field_value.id,
         "hidden": field_value.hidden,
         "updatedDate": iso_ms(field_value.updated_date),
-        "updatedBy": render_user(field_value.updated_by),
+        "updatedBy": user_ref(field_value.updated_by),
         "label": template.label,
         "type": template.field_type,
         "value": _field_value_text(template.field_type, field_value.value),
@@ -57,7 +38,7 @@ def _completion(obj) -> dict[str, Any]:
         return {}
     return {
         "completedDate": iso_ms(obj.completed_date),
-        "completedBy": render_user(obj.completed_by),
+        "completedBy": user_ref(obj.completed_by),
     }
 
 
@@ -66,7 +47,7 @@ def render_run_task(task) -> dict[str, Any]:
     return {
         "id": task.id,
         "updatedDate": iso_ms(task.updated_date),
-        "updatedBy": render_user(task.updated_by),
+        "updatedBy": user_ref(task.updated_by),
         **_completion(task),
         "status": task.status,
         "stopped": task.stopped,
@@ -87,7 +68,7 @@ def render_task(task, field_values=None) -> dict[str, Any]:
     return {
         "id": task.id,
         "updatedDate": iso_ms(task.updated_date),
-        "updatedBy": render_user(task.updated_by),
+        "updatedBy": user_ref(task.updated_by),
         **_completion(task),
         "taskTemplateGroupId": task.template.group_id,
         "taskType": task.task_type,
@@ -110,9 +91,9 @@ def render_run(run) -> dict[str, Any]:
         "name": run.name,
         "audit": {
             "createdDate": iso_ms(run.created_date),
-            "createdBy": render_user(run.created_by),
+            "createdBy": user_ref(run.created_by),
             "updatedDate": iso_ms(run.updated_date),
-            "updatedBy": render_user(run.updated_by),
+            "updatedBy": user_ref(run.updated_by),
         },
         **_completion(run),
         "template": {"id": run.workflow_id, "name": run.workflow.name},
@@ -123,7 +104,7 @@ def render_run(run) -> dict[str, Any]:
 
 def render_approval(approval) -> dict[str, Any]:
     return {
-        "reviewedBy": render_user(approval.reviewed_by),
+        "reviewedBy": user_ref(approval.reviewed_by),
         "status": approval.status,
         "comment": approval.comment,
         "task": render_task(approval.subject_task),
@@ -139,9 +120,9 @@ def render_record(record, data_set) -> dict[str, Any]:
         "recordId": record.id,
         "audit": {
             "createdDate": iso_ms(record.created_date),
-            "createdBy": render_user(record.created_by),
+            "createdBy": user_ref(record.created_by),
             "updatedDate": iso_ms(record.updated_date),
-            "updatedBy": render_user(record.updated_by),
+            "updatedBy": user_ref(record.updated_by),
         },
         "organizationId": data_set.organization_id,
         "dataSetId": data_set.id,
@@ -160,9 +141,9 @@ def render_form_response(response) -> dict[str, Any]:
         "form": {"id": form.id, "name": form.name},
         "audit": {
             "createdDate": iso_ms(response.created_date),
-            "createdBy": render_user(response.created_by),
+            "createdBy": user_ref(response.created_by),
             "updatedDate": iso_ms(response.updated_date),
-            "updatedBy": render_user(response.completed_by or response.created_by),
+            "updatedBy": user_ref(response.completed_by or response.created_by),
         },
         **_completion(response),
         "formFields": [

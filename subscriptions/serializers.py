@@ -3,9 +3,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.users import user_ref
 from datasets.models import DataSet
 from events.catalog import TRIGGERS
-from events.payloads import render_user
 from subscriptions.models import Webhook
 from webhooks_project.timefmt import iso_ms
 from workflows.models import Form, Workflow
@@ -68,11 +68,11 @@ class WebhookSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(USER_SCHEMA)
     def get_createdBy(self, obj):
-        return render_user(obj.created_by)
+        return user_ref(obj.created_by)
 
     @extend_schema_field(USER_SCHEMA)
     def get_updatedBy(self, obj):
-        return render_user(obj.updated_by)
+        return user_ref(obj.updated_by)
 
     def to_service_data(self) -> dict:
         data = self.validated_data

@@ -27,3 +27,9 @@ def worker(worker_process, transactional_db):
 def receiver():
     with Receiver() as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default PBKDF2 takes a large share of a second per user on a small machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,6 +2,7 @@
 
 import re
 
+from accounts.users import user_muid
 from tests.api.conftest import assert_error
 from workflows.models import FormFieldValue, Task, WorkflowRun
 
@@ -38,7 +39,7 @@ def test_start_a_run(api, world, orgs):
     assert ISO_MS.match(run["audit"]["createdDate"]) and ISO_MS.match(run["audit"]["updatedDate"])
     member = orgs["a"].member.user
     assert run["audit"]["createdBy"] == {
-        "id": str(member.pk), "email": member.email, "username": member.username,
+        "id": user_muid(member), "email": member.email, "username": member.username,
     }
     assert run["completedDate"] is None and run["completedBy"] is None
     tasks = _tasks(run)
