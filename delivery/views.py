@@ -20,6 +20,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsOrganizationAdmin]
     filterset_class = DeliveryFilter
     lookup_value_regex = LOOKUP
+    queryset = Delivery.objects.none()
 
     def get_queryset(self):
         queryset = Delivery.objects.filter(
@@ -44,6 +45,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = EventSerializer
     filterset_class = EventFilter
     lookup_value_regex = LOOKUP
+    queryset = Event.objects.none()
 
     def get_queryset(self):
         return (

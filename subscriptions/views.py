@@ -28,6 +28,7 @@ class WebhookViewSet(
     serializer_class = WebhookSerializer
     permission_classes = [IsOrganizationAdmin]
     lookup_value_regex = "[A-Za-z0-9_-]{1,22}"
+    queryset = Webhook.objects.none()
 
     def get_queryset(self):
         return (

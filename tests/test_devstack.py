@@ -30,6 +30,7 @@ def test_devstack_serves_healthz_and_ctrl_c_stops_everything(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         WEB_BIND=f"127.0.0.1:{port}",
         WORKER_CONCURRENCY="4",
+        RECEIVER_PORT=str(free_port()),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
     )
     log = (tmp_path / "devstack.log").open("wb")
@@ -53,6 +54,13 @@ def test_devstack_serves_healthz_and_ctrl_c_stops_everything(tmp_path):
         assert healthy is not None, output[-3000:]
         assert healthy["checks"]["worker"]["count"] >= 1
         assert "login: admin" in output
+        # The demo's first run and record flow to the local receiver, signed.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and output.count("signature valid") < 3:
+            time.sleep(0.5)
+            output = (tmp_path / "devstack.log").read_text(errors="replace")
+        assert "ChecklistCreated" in output and "DataSetRecordCreated" in output, output[-3000:]
+        assert "INVALID" not in output
         started = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in started)
         assert "redis-server" in names and "gunicorn" in names and "celery" in names

@@ -7,5 +7,6 @@ urlpatterns: list = [
     path("", include("workflows.api_urls")),
     path("", include("datasets.api_urls")),
     path("", include("subscriptions.api_urls")),
+    path("", include("subscriptions.incoming_api_urls")),
     path("", include("delivery.api_urls")),
 ]

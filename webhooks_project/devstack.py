@@ -13,7 +13,7 @@ from pathlib import Path
 from webhooks_project.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = ["web", "worker", "beat"]
+PROCESSES = ["web", "worker", "beat", "receiver"]
 
 
 def _port_free(port: int) -> bool:

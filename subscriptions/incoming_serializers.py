@@ -1,0 +1,122 @@
+"""Incoming webhooks and their recent requests in the API (camelCase, muids, ISO-8601 ms)."""
+
+import json
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.users import user_ref
+from subscriptions.incoming_models import IncomingRequest, IncomingStatus, IncomingWebhook
+from subscriptions.serializers import USER_SCHEMA
+from webhooks_project.timefmt import iso_ms
+
+
+class IncomingWebhookSerializer(serializers.ModelSerializer):
+    automationApp = serializers.CharField(
+        source="automation_app", required=False, allow_blank=True, max_length=100
+    )
+    config = serializers.JSONField(required=False)
+    status = serializers.ChoiceField(choices=IncomingStatus.choices, required=False)
+    url = serializers.CharField(source="public_url", read_only=True)
+    workflowId = serializers.CharField(source="workflow_id", read_only=True, allow_null=True)
+    dataSetId = serializers.CharField(source="data_set_id", read_only=True, allow_null=True)
+    verifySignatures = serializers.BooleanField(
+        required=False, write_only=True,
+        help_text="true: requests must be signed (Standard Webhooks) with signingSecret, which "
+                  "is generated if there is none; false: no verification.",
+    )
+    signingSecret = serializers.CharField(source="signing_secret", read_only=True)
+    createdDate = serializers.SerializerMethodField()
+    createdBy = serializers.SerializerMethodField()
+    updatedDate = serializers.SerializerMethodField()
+    updatedBy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IncomingWebhook
+        fields = [
+            "id", "name", "automationApp", "config", "status", "url", "workflowId", "dataSetId",
+            "verifySignatures", "signingSecret", "createdDate", "createdBy", "updatedDate",
+            "updatedBy",
+        ]
+        read_only_fields = ["id"]
+
+    def get_createdDate(self, obj) -> str:
+        return iso_ms(obj.created_date)
+
+    def get_updatedDate(self, obj) -> str:
+        return iso_ms(obj.updated_date)
+
+    @extend_schema_field(USER_SCHEMA)
+    def get_createdBy(self, obj):
+        return user_ref(obj.created_by)
+
+    @extend_schema_field(USER_SCHEMA)
+    def get_updatedBy(self, obj):
+        return user_ref(obj.updated_by)
+
+    def validate_config(self, value):
+        """The JSONPaths and field ids checked against the workflow or data set (nested errors
+        under config)."""
+        from django.core.exceptions import ValidationError
+
+        from subscriptions.incoming import validate_config
+
+        target = self.context.get("target") or {}
+        if not target:
+            return value
+        try:
+            return validate_config(value, **target)
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                raise serializers.ValidationError(exc.messages) from None
+            raise serializers.ValidationError(exc.message_dict) from None
+
+    def to_service_data(self) -> dict:
+        """The validated fields under the services' names, only those given."""
+        names = {"name": "name", "automation_app": "automation_app", "config": "config",
+                 "status": "status", "verifySignatures": "verify_signatures"}
+        return {names[key]: value for key, value in self.validated_data.items() if key in names}
+
+
+class IncomingRequestSerializer(serializers.ModelSerializer):
+    receivedDate = serializers.SerializerMethodField()
+    statusCode = serializers.IntegerField(source="status_code")
+    objectId = serializers.SerializerMethodField()
+    bodyTruncated = serializers.BooleanField(source="body_truncated")
+    contentType = serializers.CharField(source="content_type")
+    idempotencyKey = serializers.CharField(source="idempotency_key")
+    payload = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IncomingRequest
+        fields = ["id", "receivedDate", "outcome", "statusCode", "objectId", "error", "body",
+                  "bodyTruncated", "contentType", "idempotencyKey", "payload"]
+
+    def get_receivedDate(self, obj) -> str:
+        return iso_ms(obj.received_date)
+
+    def get_objectId(self, obj) -> str | None:
+        return obj.created_object_id or None
+
+    @extend_schema_field({"nullable": True, "description": "The body as parsed, when it parses."})
+    def get_payload(self, obj):
+        return parsed_body(obj)
+
+
+def parsed_body(obj: IncomingRequest):
+    """The stored body as data (JSON, or a form-encoded body as an object), or None."""
+    if obj.body_truncated or not obj.body:
+        return None
+    from subscriptions.incoming import Rejected, parse_payload
+
+    try:
+        return parse_payload(obj.body.encode("utf-8"), obj.content_type)
+    except Rejected:
+        return None
+
+
+def pretty_body(obj: IncomingRequest) -> str:
+    data = parsed_body(obj)
+    if data is None:
+        return obj.body
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
