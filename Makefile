@@ -16,11 +16,43 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m webhooks_project.devstack
 
-test: install
+# The whole suite twice: on SQLite (the embedded default), then on a real PostgreSQL server
+# that tests/support/postgres.py starts and removes.
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.support.postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
+
+# The delivery benchmark (bench/): its own Redis, receiver and workers; a fresh SQLite file, or
+# PostgreSQL when DATABASE_URL points to one. BENCH_ARGS=--quick for a short run; BENCH_SCALE
+# shrinks the counts. Results go to bench/results/.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Debian's Chromium for the browser tests (tests/browser), installed once with apt-get when
+# /usr/bin/chromium is missing and we are root; otherwise a note, and those tests skip.
+CHROMIUM_STAMP := $(VENV)/.installed-chromium
+.PHONY: chromium
+
+$(CHROMIUM_STAMP):
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	    || echo "note: installing chromium failed; the browser tests will be skipped."; \
+	fi
+	@if [ -x /usr/bin/chromium ]; then mkdir -p $(VENV) && touch $(CHROMIUM_STAMP); \
+	else echo "note: /usr/bin/chromium is missing (installing it needs root and apt-get);" \
+	  "the browser tests will be skipped."; fi
+
+chromium: $(CHROMIUM_STAMP)
 
 clean:
 	rm -rf $(VENV) .local staticfiles

@@ -1,14 +1,22 @@
-"""Deliveries and their attempts in the admin: what was sent, what came back, redeliver."""
+"""Deliveries and their attempts in the admin: what was sent, what came back, redeliver (an
+action on the list and a button on the delivery's page)."""
 
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from delivery import services
 from delivery.models import Attempt, Delivery, WorkerHeartbeat
 from subscriptions.admin import status_badge
-from webhooks_project.admin_scoping import OrganizationScopedAdmin
+from webhooks_project.admin_scoping import (
+    OrganizationScopedAdmin,
+    OrganizationScopedInlineMixin,
+    ReadOnlyInlineMixin,
+)
 from webhooks_project.errors import DomainConflict
 
 
@@ -20,16 +28,12 @@ def pretty_json(text: str):
     return format_html("<pre style='white-space:pre-wrap;max-width:60em'>{}</pre>", text)
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
     model = Attempt
     fields = ["number", "started_at", "duration_ms", "response_status", "error",
               "response_excerpt", "connected_address"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    show_change_link = False
 
 
 @admin.register(Delivery)
@@ -53,6 +57,39 @@ class DeliveryAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_redeliver"
+        return [
+            path("<path:object_id>/redeliver/",
+                 self.admin_site.admin_view(self.redeliver_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "can_redeliver": self.has_view_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def redeliver_view(self, request, object_id):
+        """The page's "Redeliver" button: a new delivery of the same event, then its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        delivery = self.get_object(request, unquote(object_id))
+        if delivery is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        change = f"admin:{self.opts.app_label}_{self.opts.model_name}_change"
+        try:
+            new = services.redeliver(delivery)
+        except DomainConflict as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse(change, args=[delivery.pk]))
+        self.message_user(request, format_html(
+            'Redelivery queued as delivery {} (same event, same webhook-id); this is its page. '
+            '<a href="{}">Back to the original</a>.',
+            new.pk, reverse(change, args=[delivery.pk]),
+        ))
+        return HttpResponseRedirect(reverse(change, args=[new.pk]))
 
     @admin.display(description="event type")
     def event_type(self, obj):

@@ -73,6 +73,8 @@ def _try_once(task, delivery_id: str) -> str | None:
     logger.info(
         "delivery %s try %d -> %s (%s)", delivery_id, claim.number, outcome.status,
         result.status_code or result.error,
+        extra={"event_id": claim.event_id, "delivery_id": delivery_id, "try": claim.number,
+               "outcome": outcome.status},
     )
     if outcome.retry_in is not None:
         # Retries go to their own queue so they never wait behind first tries.

@@ -64,7 +64,7 @@ def _finish(delivery: Delivery, status: str, now, error: str = "") -> None:
 def claim_try(delivery_id: str, policy: RetryPolicy) -> ClaimedTry | None:
     now = timezone.now()
     delivery = (
-        Delivery.objects.select_for_update()
+        Delivery.objects.select_for_update(of=("self",))
         .select_related("event", "webhook")
         .filter(pk=delivery_id)
         .first()
@@ -109,7 +109,7 @@ def record_try(
     claim: ClaimedTry, result: SendResult, request_headers: dict, started_at, policy: RetryPolicy
 ) -> TryOutcome:
     now = timezone.now()
-    delivery = Delivery.objects.select_for_update().select_related("webhook").get(
+    delivery = Delivery.objects.select_for_update(of=("self",)).select_related("webhook").get(
         pk=claim.delivery_id
     )
     Attempt.objects.create(

@@ -6,19 +6,24 @@ from delivery.admin import pretty_json
 from delivery.models import Delivery
 from events.models import Event
 from subscriptions.admin import status_badge
-from webhooks_project.admin_scoping import OrganizationScopedAdmin
+from webhooks_project.admin_scoping import (
+    OrganizationScopedAdmin,
+    OrganizationScopedInlineMixin,
+    ReadOnlyInlineMixin,
+)
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
+    """Every subscription the event went to (one delivery each, plus any redeliveries)."""
+
     model = Delivery
-    fields = ["webhook", "url", "badge", "tries", "last_status_code", "completed_date"]
+    fields = ["webhook", "url", "badge", "tries", "last_status_code", "last_error",
+              "created_date", "completed_date", "redelivery_of"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
+    verbose_name_plural = "deliveries (every subscription this event went to)"
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("webhook").order_by("created_date")
 
     @admin.display(description="status")
     def badge(self, obj):

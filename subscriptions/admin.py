@@ -1,4 +1,6 @@
-"""Webhooks in the admin: triggers as checkboxes, the secret shown once, test and rotate."""
+"""Webhooks in the admin: triggers as checkboxes, the secret shown once; the change page shows
+health, success rate, last error and the recent deliveries, with buttons to send a test, rotate
+the secret, enable or disable, and recover failed deliveries (subscriptions/admin_views.py)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -6,9 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from accounts.models import Organization
-from delivery.models import Delivery
 from events.catalog import TRIGGERS
-from subscriptions import services
+from subscriptions import admin_views, services
 from subscriptions.models import Webhook
 from webhooks_project.admin_scoping import OrganizationScopedAdmin
 
@@ -17,7 +18,8 @@ API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "d
 
 
 class WebhookForm(forms.ModelForm):
-    url = forms.URLField(max_length=2048, assume_scheme="https")
+    url = forms.URLField(max_length=2048, assume_scheme="https",
+                         widget=forms.URLInput(attrs={"class": "vURLField"}))
     triggers = forms.MultipleChoiceField(
         choices=[(name, name) for name in TRIGGERS], widget=forms.CheckboxSelectMultiple
     )
@@ -42,26 +44,6 @@ class WebhookForm(forms.ModelForm):
         return cleaned
 
 
-class RecentDeliveryInline(admin.TabularInline):
-    model = Delivery
-    fields = ["created_date", "event", "status_badge", "tries", "last_status_code", "last_error"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    verbose_name_plural = "recent deliveries"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("event").order_by("-created_date")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="status")
-    def status_badge(self, obj):
-        return status_badge(obj.status)
-
-
 BADGE_COLOURS = {"succeeded": "#1a7f37", "failed": "#cf222e", "pending": "#9a6700",
                  "cancelled": "#6e7781", "Active": "#1a7f37", "Disabled": "#cf222e"}
 
@@ -74,16 +56,49 @@ def status_badge(status: str):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(OrganizationScopedAdmin):
+class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     form = WebhookForm
     organization_path = "organization"
     list_display = ["url", "organization", "trigger_list", "scope", "badge", "created_date"]
     list_filter = ["status"]
     search_fields = ["url", "id"]
-    readonly_fields = ["id", "status", "disabled_reason", "disabled_date", "created_date",
+    readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "success_rate",
+                       "last_error", "health_summary", "recent_deliveries", "created_date",
                        "created_by", "updated_date", "updated_by"]
-    inlines = [RecentDeliveryInline]
     actions = ["send_test", "rotate_secret", "enable", "disable"]
+
+    def get_fieldsets(self, request, obj=None):
+        main = ["organization", "url", "triggers", "workflow", "task_group_id", "form",
+                "data_set"]
+        if obj is None:
+            return [(None, {"fields": main})]
+        return [
+            (None, {"fields": ["id", "badge", "disabled_reason", "disabled_date", *main]}),
+            ("Health", {"fields": ["success_rate", "last_error", "health_summary"]}),
+            ("Recent deliveries", {"fields": ["recent_deliveries"]}),
+            ("Audit", {"fields": ["created_date", "created_by", "updated_date", "updated_by"],
+                       "classes": ["collapse"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The organization of an existing webhook does not change.
+        return self.readonly_fields + (["organization"] if obj is not None else [])
+
+    @admin.display(description="success rate (last 7 days / last 100)")
+    def success_rate(self, obj):
+        return admin_views.success_rate(obj)
+
+    @admin.display(description="last error")
+    def last_error(self, obj):
+        return admin_views.last_error(obj)
+
+    @admin.display(description="health")
+    def health_summary(self, obj):
+        return admin_views.health(obj)
+
+    @admin.display(description="recent deliveries")
+    def recent_deliveries(self, obj):
+        return admin_views.recent_deliveries(obj)
 
     @admin.display(description="triggers")
     def trigger_list(self, obj):
@@ -111,7 +126,7 @@ class WebhookAdmin(OrganizationScopedAdmin):
         )
 
     def save_related(self, request, form, formsets, change):
-        pass  # deliveries are read-only here; nothing else is related
+        pass  # nothing related is edited here
 
     def delete_model(self, request, obj):
         services.delete_webhook(obj)

@@ -25,7 +25,10 @@ class IncomingWebhookSerializer(serializers.ModelSerializer):
         help_text="true: requests must be signed (Standard Webhooks) with signingSecret, which "
                   "is generated if there is none; false: no verification.",
     )
-    signingSecret = serializers.CharField(source="signing_secret", read_only=True)
+    signingSecret = serializers.CharField(
+        source="signing_secret", read_only=True, allow_null=True,
+        help_text="Shown on single reads and writes; null in lists, which never show secrets.",
+    )
     createdDate = serializers.SerializerMethodField()
     createdBy = serializers.SerializerMethodField()
     updatedDate = serializers.SerializerMethodField()
@@ -39,6 +42,12 @@ class IncomingWebhookSerializer(serializers.ModelSerializer):
             "updatedBy",
         ]
         read_only_fields = ["id"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if isinstance(self.parent, serializers.ListSerializer):
+            data["signingSecret"] = None  # secrets never appear in list responses
+        return data
 
     def get_createdDate(self, obj) -> str:
         return iso_ms(obj.created_date)

@@ -20,6 +20,7 @@ from datasets.models import DataSet
 from subscriptions import incoming
 from subscriptions.incoming_models import IncomingWebhook
 from subscriptions.incoming_serializers import IncomingRequestSerializer, IncomingWebhookSerializer
+from webhooks_project.throttling import incoming_rate_limited
 from workflows.models import Workflow
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ def receive_incoming(request, token: str):
         response = _error(405, "BadRequest", "Send the payload with POST.")
         response["Allow"] = "POST"
         return response
+    limited = incoming_rate_limited(request, token)
+    if limited is not None:
+        return limited
     webhook = (
         IncomingWebhook.objects.select_related("workflow", "data_set", "organization")
         .filter(token=token).first()

@@ -11,6 +11,7 @@ model, or any model with an `organization` foreign key) is limited without furth
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 
 from accounts.models import Membership, Organization, Role
@@ -100,6 +101,21 @@ class OrganizationScopedAdmin(_ScopedPermissions, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), self.organization_path, request)
+
+    def get_list_filter(self, request):
+        """Filters on a relation offer only the related objects found in the scoped queryset:
+        a plain related filter would list every organization's workflows, forms, data sets."""
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [self._related_only(item) for item in filters]
+
+    def _related_only(self, item):
+        if not isinstance(item, str):
+            return item
+        if get_fields_from_path(self.model, item)[-1].is_relation:
+            return (item, admin.RelatedOnlyFieldListFilter)
+        return item
 
     def _in_scope(self, request, obj) -> bool:
         if obj is None:

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "webhooks_project.limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,6 +188,29 @@ CELERY_BEAT_SCHEDULE = {
     "prune-deliveries": {"task": "delivery.tasks.prune_deliveries", "schedule": 3600.0},
 }
 
+# --- Request limits and rate limits (docs/security.md) -----------------------------------------
+# Over-long URLs answer 414, over-long header values or headers in total 431, /api/ bodies over
+# DATA_UPLOAD_MAX_MEMORY_SIZE 413 (webhooks_project.limits); JSON nested deeper than
+# MAX_JSON_DEPTH is a 400.
+MAX_URL_LENGTH = env.int("MAX_URL_LENGTH", default=4096)
+MAX_HEADER_VALUE_LENGTH = env.int("MAX_HEADER_VALUE_LENGTH", default=8192)
+MAX_HEADERS_SIZE = env.int("MAX_HEADERS_SIZE", default=32 * 1024)
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
+# Requests per API key (scope "api") and per incoming webhook token (scope "incoming"), counted
+# in Redis so every web process shares them (webhooks_project.throttling); over it: 429.
+API_RATE = env.str("API_RATE", default="1200/min")
+INCOMING_RATE = env.str("INCOMING_RATE", default="600/min")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("THROTTLE_REDIS_URL", default=REDIS_URL),
+        "KEY_PREFIX": "throttle",
+        # A Redis outage must not hang requests: the throttles let requests through then.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
+}
+
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -199,6 +223,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "webhooks_project.api.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "webhooks_project.limits.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["webhooks_project.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": API_RATE, "incoming": INCOMING_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Webhooks API",
@@ -206,12 +237,41 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "delivery.models.DeliveryStatus",
+        "TaskStatusEnum": "workflows.models.runs.TaskStatus",
+        "ApprovalStatusEnum": "workflows.models.runs.ApprovalStatus",
+        "ActiveStatusEnum": "subscriptions.models.WebhookStatus",
+    },
 }
 
+# --- Logging and metrics ----------------------------------------------------------------------
+# "json": one JSON object per line (python-json-logger), with the `extra` fields of a log call
+# (delivery logs carry event_id, delivery_id, try, outcome); "plain": human-readable lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "timestamp": "time",  # ISO-8601, UTC
+            "rename_fields": {"levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+# Workers log through the configuration above too, instead of Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# GET /metrics: open without a token only when DEBUG is on; otherwise send
+# `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The try-duration histogram covers the tries started within this many seconds.
+METRICS_WINDOW_SECONDS = env.int("METRICS_WINDOW_SECONDS", default=3600)

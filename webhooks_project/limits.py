@@ -1,0 +1,107 @@
+"""Limits on the size and shape of requests, checked before any view runs.
+
+- A URL (path and query string) longer than MAX_URL_LENGTH answers 414.
+- A header value longer than MAX_HEADER_VALUE_LENGTH, or headers longer than MAX_HEADERS_SIZE
+  in total, answer 431.
+- An /api/ request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE answers 413
+  without the body being read (the public incoming endpoint has its own limit).
+- JSON nested deeper than MAX_JSON_DEPTH is a 400 (`DepthLimitedJSONParser`, DRF's JSON parser).
+
+Every refusal has the API's error body: {"error", "errorCode", "requestId", "details"}.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+# WSGI puts these two request headers in META without the HTTP_ prefix.
+_UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    body = {"error": message, "errorCode": code, "requestId": uuid.uuid4().hex, "details": {}}
+    return JsonResponse(body, status=status)
+
+
+def _headers(meta):
+    for name, value in meta.items():
+        if name.startswith("HTTP_") or name in _UNPREFIXED_HEADERS:
+            yield name, str(value)
+
+
+class RequestLimitsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = self.check(request)
+        return refusal if refusal is not None else self.get_response(request)
+
+    def check(self, request) -> JsonResponse | None:
+        meta = request.META
+        url_length = len(meta.get("PATH_INFO", "")) + len(meta.get("QUERY_STRING", ""))
+        if url_length > settings.MAX_URL_LENGTH:
+            return error_response(
+                414, "UriTooLong", f"The URL is longer than {settings.MAX_URL_LENGTH} characters."
+            )
+        total = 0
+        for name, value in _headers(meta):
+            if len(value) > settings.MAX_HEADER_VALUE_LENGTH:
+                header = name.removeprefix("HTTP_").replace("_", "-").title()
+                return error_response(
+                    431, "HeadersTooLarge",
+                    f"The {header} header is longer than {settings.MAX_HEADER_VALUE_LENGTH} "
+                    "characters.",
+                )
+            total += len(name) + len(value)
+        if total > settings.MAX_HEADERS_SIZE:
+            return error_response(
+                431, "HeadersTooLarge",
+                f"The request headers are larger than {settings.MAX_HEADERS_SIZE} bytes.",
+            )
+        if request.path_info.startswith("/api/"):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            try:
+                declared = int(meta.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return error_response(400, "BadRequest", "The Content-Length is not a number.")
+            if limit is not None and declared > limit:
+                return error_response(
+                    413, "PayloadTooLarge", f"The request body is larger than {limit} bytes."
+                )
+        return None
+
+
+def json_depth_exceeds(value, limit: int) -> bool:
+    """True if `value` nests lists and objects more than `limit` levels deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+class DepthLimitedJSONParser(JSONParser):
+    """DRF's JSON parser, refusing documents nested deeper than MAX_JSON_DEPTH with a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.MAX_JSON_DEPTH
+        message = f"JSON parse error - nested deeper than {limit} levels."
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(message) from None
+        if json_depth_exceeds(data, limit):
+            raise ParseError(message)
+        return data

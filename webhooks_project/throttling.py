@@ -1,0 +1,90 @@
+"""Rate limits: per API key on /api/v1/ (scope "api", API_RATE) and per token on the public
+incoming endpoint (scope "incoming", INCOMING_RATE).
+
+Both are DRF's SimpleRateThrottle with their history in the "throttle" cache (Redis), so every
+web process counts against the same limit. Over the limit the answer is 429 with Retry-After in
+the API's error body. The rates are read from settings on every request, so they can be changed
+without a restart of the class (tests do). If Redis cannot be reached the request is let
+through: an outage of the counter must not take the API down with it.
+"""
+
+import logging
+import math
+
+from django.conf import settings
+from django.core.cache import caches
+from rest_framework.throttling import SimpleRateThrottle
+
+from webhooks_project.limits import error_response
+
+logger = logging.getLogger(__name__)
+
+THROTTLE_CACHE = "throttle"
+
+
+class _RedisRateThrottle(SimpleRateThrottle):
+    rate_setting = ""
+
+    @property
+    def cache(self):
+        return caches[THROTTLE_CACHE]
+
+    def get_rate(self):
+        return getattr(settings, self.rate_setting)
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:  # redis.exceptions.RedisError, OSError, ...
+            logger.warning("Rate limit not checked (%s): %s", self.scope, type(exc).__name__)
+            return True
+
+
+class ApiKeyRateThrottle(_RedisRateThrottle):
+    """Counts requests per API key; a session user per user, anyone else per client address."""
+
+    scope = "api"
+    rate_setting = "API_RATE"
+
+    def get_cache_key(self, request, view):
+        from accounts.models import ApiKey
+
+        auth = getattr(request, "auth", None)
+        if isinstance(auth, ApiKey):
+            # The hash, not the primary key: ids are reused after deletion (tests, SQLite).
+            ident = f"key:{auth.key_hash[:32]}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class IncomingTokenRateThrottle(_RedisRateThrottle):
+    """Counts requests per incoming webhook token (the public URL's last segment)."""
+
+    scope = "incoming"
+    rate_setting = "INCOMING_RATE"
+
+    def get_cache_key(self, request, view):
+        token = (getattr(view, "kwargs", None) or {}).get("token")
+        if not token:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": token}
+
+
+class _TokenView:
+    def __init__(self, token: str) -> None:
+        self.kwargs = {"token": token}
+
+
+def incoming_rate_limited(request, token: str):
+    """None if the request may go on, else the 429 response to send (with Retry-After)."""
+    throttle = IncomingTokenRateThrottle()
+    if throttle.allow_request(request, _TokenView(token)):
+        return None
+    wait = throttle.wait()
+    response = error_response(429, "RateLimited", "Too many requests to this incoming webhook.")
+    if wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
