@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,8 +27,11 @@ class Reply:
 
 
 class Receiver:
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(self, default: Reply | None = None,
+                 choose: Callable[[], Reply] | None = None) -> None:
         self.default = default or Reply()
+        # Picks the reply to a request not scripted by reply_with (default: `default`).
+        self.choose = choose
         self.script: deque[Reply] = deque()
         self.requests: list[Received] = []
         self._cond = threading.Condition()
@@ -40,7 +44,10 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._cond:
-                    reply = receiver.script.popleft() if receiver.script else receiver.default
+                    if receiver.script:
+                        reply = receiver.script.popleft()
+                    else:
+                        reply = receiver.choose() if receiver.choose else receiver.default
                     receiver.requests.append(
                         Received(self.path, dict(self.headers.items()), body, time.time())
                     )
