@@ -70,7 +70,8 @@ def api_routes() -> list[Route]:
         params = tuple(re.findall(r"{(\w+)}", template))
         view_class = getattr(pattern.callback, "cls", None)
         actions = getattr(pattern.callback, "actions", None) or {}
-        methods = sorted(actions) if actions else ["get"]
+        # DRF adds "head" (as "get") to a viewset's actions on its first request.
+        methods = sorted(set(actions) - {"head", "options"}) if actions else ["get"]
         for method in methods:
             routes.append(Route(method, template, params, _model_of(view_class), pattern.name))
     return routes
