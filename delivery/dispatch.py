@@ -37,22 +37,23 @@ def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = 
 
 
 def enqueue(delivery_ids: list[str]) -> int:
-    """Sends one task per delivery; returns how many the broker took."""
+    """Sends one task per delivery over one producer; returns how many the broker took."""
     from delivery.tasks import deliver_webhook
 
     sent = 0
-    for delivery_id in delivery_ids:
-        try:
-            deliver_webhook.apply_async(
-                args=[delivery_id], retry=True, retry_policy=PUBLISH_RETRY
-            )
-            sent += 1
-        except Exception as exc:  # noqa: BLE001 - broker down: the sweeper will catch up
-            logger.warning(
-                "Could not enqueue %d deliveries (%s); the sweeper will retry them.",
-                len(delivery_ids) - sent, exc,
-            )
-            break
+    try:
+        with deliver_webhook.app.producer_or_acquire() as producer:
+            for delivery_id in delivery_ids:
+                deliver_webhook.apply_async(
+                    args=[delivery_id], producer=producer, retry=True,
+                    retry_policy=PUBLISH_RETRY,
+                )
+                sent += 1
+    except Exception as exc:  # noqa: BLE001 - broker down: the sweeper will catch up
+        logger.warning(
+            "Could not enqueue %d deliveries (%s); the sweeper will retry them.",
+            len(delivery_ids) - sent, exc,
+        )
     return sent
 
 

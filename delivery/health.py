@@ -9,19 +9,28 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from accounts.models import Membership, Role
 from delivery.models import WebhookHealth
 
 logger = logging.getLogger(__name__)
+# How stale `last_success_date` may get, in seconds, to spare a write per delivery.
+SUCCESS_DATE_RESOLUTION = 10
 
 
 def record_success(webhook_id: str, now) -> None:
-    WebhookHealth.objects.update_or_create(
+    """One conditional UPDATE: a healthy, hot subscription's row is rewritten at most every
+    few seconds instead of locked on every delivery."""
+    updated = WebhookHealth.objects.filter(
+        Q(consecutive_failures__gt=0) | Q(last_success_date__isnull=True)
+        | Q(last_success_date__lt=now - timedelta(seconds=SUCCESS_DATE_RESOLUTION)),
         webhook_id=webhook_id,
-        defaults={"consecutive_failures": 0, "failing_since": None, "last_success_date": now},
-    )
+    ).update(consecutive_failures=0, failing_since=None, last_success_date=now)
+    if not updated and not WebhookHealth.objects.filter(webhook_id=webhook_id).exists():
+        WebhookHealth.objects.get_or_create(
+            webhook_id=webhook_id, defaults={"last_success_date": now}
+        )
 
 
 def record_failure(webhook, now) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from delivery.http import get_sender
@@ -54,7 +55,12 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
 
 def _try_once(task, delivery_id: str) -> str | None:
     policy = RetryPolicy.from_settings(settings)
-    claim = claim_try(delivery_id, policy)
+    try:
+        claim = claim_try(delivery_id, policy)
+    except OperationalError as exc:
+        # The claim rolled back (e.g. SQLite's write lock timed out): no try was used.
+        logger.warning("delivery %s not claimed (%s); trying again shortly", delivery_id, exc)
+        raise task.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE) from exc
     if claim is None:
         return None
     body = claim.body.encode("utf-8")
