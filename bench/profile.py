@@ -1,0 +1,136 @@
+"""Where the time goes: query counts of the emitting request and of one delivery, and a summary
+of py-spy's collapsed stacks sampled from a worker during a drain."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+# Inclusive shares of these frames are printed first: the stages of one delivery.
+STAGES = [
+    ("deliver_webhook (whole task)", "deliver_webhook"),
+    ("BEGIN (SQLite: waiting for the write lock)", "Atomic.__enter__"),
+    ("COMMIT", "Atomic.__exit__"),
+    ("all SQL, BEGIN and COMMIT included", "CursorWrapper.execute"),
+    ("WebhookSender.send (HTTP)", "WebhookSender.send"),
+    ("build_headers (signing)", "build_headers"),
+    ("host_slot (Redis)", "host_slot"),
+    ("logging", "logging/__init__"),
+    ("celery/kombu outside the task", None),
+]
+
+
+def _frames(stack: str) -> list[str]:
+    return [f for f in stack.split(";") if f]
+
+
+def summarize_collapsed(path: Path, top: int = 15) -> str:
+    """Inclusive and self shares from py-spy's raw (collapsed) output."""
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    paths: Counter[tuple[str, ...]] = Counter()
+    stage: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        try:
+            count = int(count_text)
+        except ValueError:
+            continue
+        frames = _frames(stack)
+        if not frames:
+            continue
+        total += count
+        for frame in set(frames):
+            inclusive[_short(frame)] += count
+        leaf[_short(frames[-1])] += count
+        project = [i for i, f in enumerate(frames) if _ours(f, django=False)]
+        if project:
+            entry = next((f for f in frames[project[-1] + 1:] if _ours(f)), frames[-1])
+            paths[(_short(frames[project[-1]]), _short(entry), _short(frames[-1]))] += count
+        else:
+            paths[(_short(frames[-1]),)] += count
+        joined = ";".join(frames)
+        in_task = "deliver_webhook" in joined
+        if not in_task and _idle_wait(frames[-1]):
+            continue  # a pool thread with nothing to do
+        for name, needle in STAGES:
+            if needle is None:
+                if not in_task:
+                    stage[name] += count
+            elif needle in joined:
+                stage[name] += count
+    if not total:
+        return "(no samples)"
+    task = stage[STAGES[0][0]] or 1
+    lines = [f"{total} samples of all threads (running or waiting) in one system worker; "
+             "stage shares are of the samples inside deliver_webhook", "",
+             "stage                                    share"]
+    for name, _needle in STAGES:
+        share = 100 * stage[name] / (total if _needle is None else task)
+        lines.append(f"{name:40} {share:5.1f}%" + ("  (of all samples)" if _needle is None
+                                                     else ""))
+    lines += ["", f"top {top} functions, inclusive:"]
+    lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top + 8)
+              if not f.startswith(("<module>", "_bootstrap", "run (threading", "worker ("))][:top]
+    lines += ["", f"top {top} functions, self:"]
+    lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in leaf.most_common(top)]
+    lines += ["", "top call paths (project and Django frames -> leaf):"]
+    lines += [f"{100 * n / total:5.1f}%  " + " > ".join(p) for p, n in paths.most_common(8)]
+    return "\n".join(lines)
+
+
+def _ours(frame: str, django: bool = True) -> bool:
+    # py-spy names files relative to sys.path: "delivery/tasks.py".
+    needles = ("(delivery/", "(events/", "(subscriptions/", "(webhooks_project/")
+    return any(n in frame for n in needles + (("django/",) if django else ()))
+
+
+def _idle_wait(frame: str) -> bool:
+    return any(n in frame for n in ("wait (threading", "_worker (concurrent", "get (queue",
+                                    "select (selectors", "poll (selectors"))
+
+
+def _short(frame: str) -> str:
+    # "func (path/to/site-packages/pkg/mod.py:123)" -> "func (pkg/mod.py)"
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "lib/python3"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+            if marker == "lib/python3":
+                where = where.split("/", 1)[-1]
+    if "/work/" in where or where.startswith("/"):
+        where = "/".join(where.split("/")[-2:])
+    return f"{name} ({where})"
+
+
+def query_counts(fanout_scenario, stream_scenario, consumers) -> dict:
+    """Queries in the emitting request (fan-out of 50, and 1) and in one delivery's task."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.scenarios import emit
+    from delivery.models import Delivery, DeliveryStatus
+    from delivery.tasks import deliver_webhook
+
+    counts = {}
+    consumers.pause()
+    try:
+        for label, scenario in (("emit, 50 matching subscriptions", fanout_scenario),
+                                ("emit, 1 matching subscription", stream_scenario)):
+            with CaptureQueriesContext(connection) as captured:
+                emit(scenario, 0)
+            counts[label] = len(captured.captured_queries)
+        pending = (Delivery.objects.filter(organization=stream_scenario.organization,
+                                           status=DeliveryStatus.PENDING)
+                   .order_by("-created_date").first())
+        if pending is not None:
+            with CaptureQueriesContext(connection) as captured:
+                deliver_webhook.run(pending.id)
+            counts["one delivery task (claim + POST + record)"] = len(captured.captured_queries)
+            counts["one delivery task: statements"] = [
+                q["sql"][:120] for q in captured.captured_queries]
+    finally:
+        consumers.resume()
+    return counts

@@ -1,0 +1,201 @@
+"""Writes a benchmark's results: JSON, a Markdown table, and a PNG of latency percentiles."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+TARGETS = {
+    "rate_vs_celery": 0.8,  # (a) and (b) deliveries/s >= 0.8 x the bare Celery+requests baseline
+    "p99_seconds": 1.0,  # p99 latency at half of the maximum rate
+    "mixed_vs_stream": 0.8,  # (c) healthy endpoints' rate within 20% of (b)
+    "emit_ms_per_subscription": 1.0,
+}
+
+
+NAN = float("nan")
+MISSING_RATE = {"median": NAN, "min": NAN, "max": NAN}
+MISSING_CELERY = {"rate": MISSING_RATE, "enqueue_ms_p50": NAN,
+                  "paced": {"latency": {"p50": NAN, "p95": NAN, "p99": NAN}}}
+
+
+def _ratio(value: float, base: float) -> float:
+    return value / base if base and not math.isnan(base) else float("nan")
+
+
+def summarize(results: dict) -> dict:
+    """Adds ratios and target checks to the raw results."""
+    celery = results["baselines"].get("celery") or MISSING_CELERY
+    loop = results["baselines"].get("requests_loop") or {"rate": MISSING_RATE}
+    base_rate, loop_rate = celery["rate"]["median"], loop["rate"]["median"]
+    base_latency = celery["paced"]["latency"]
+    base_enqueue = celery["enqueue_ms_p50"]
+    summary = {}
+    for key, scenario in results["scenarios"].items():
+        rate = scenario["rate"]["median"]
+        latency = scenario["paced"]["latency"]
+        emit = scenario["emit_ms_per_subscription"]
+        row = {
+            "rate": rate, "rate_min": scenario["rate"]["min"], "rate_max": scenario["rate"]["max"],
+            "rate_spread_pct": 100 * (scenario["rate"]["max"] - scenario["rate"]["min"]) / rate,
+            "rate_x_celery": _ratio(rate, base_rate), "rate_x_loop": _ratio(rate, loop_rate),
+            "paced_rate": scenario["paced"]["deliveries_per_second"],
+            **{f"{p}_ms": latency[p] * 1000 for p in ("p50", "p95", "p99")},
+            **{f"{p}_x_celery": _ratio(latency[p], base_latency[p]) for p in ("p50", "p95", "p99")},
+            "emit_ms_per_sub": emit,
+            "emit_x_apply_async": _ratio(emit, base_enqueue),
+        }
+        if "healthy_rate" in scenario:
+            row["healthy_rate"] = scenario["healthy_rate"]["median"]
+        summary[key] = row
+    checks = {}
+    for key in ("fanout", "stream"):
+        if key in summary:
+            checks[f"{key}: deliveries/s >= 0.8 x Celery baseline"] = (
+                summary[key]["rate_x_celery"] >= TARGETS["rate_vs_celery"],
+                f"{summary[key]['rate_x_celery']:.2f} x")
+    for key, row in summary.items():
+        checks[f"{key}: p99 < 1 s at half the maximum rate"] = (
+            row["p99_ms"] < TARGETS["p99_seconds"] * 1000, f"{row['p99_ms']:.0f} ms")
+        checks[f"{key}: < 1 ms per matching subscription in the emitting request"] = (
+            row["emit_ms_per_sub"] < TARGETS["emit_ms_per_subscription"],
+            f"{row['emit_ms_per_sub']:.3f} ms")
+    if "mixed" in summary and "stream" in summary:
+        ratio = summary["mixed"]["healthy_rate"] / summary["stream"]["rate"]
+        checks["mixed: healthy endpoints' rate within 20% of (b)"] = (
+            ratio >= TARGETS["mixed_vs_stream"], f"{ratio:.2f} x")
+    return {"rows": summary, "checks": {k: {"met": v[0], "value": v[1]}
+                                        for k, v in checks.items()}}
+
+
+def markdown(results: dict, summary: dict) -> str:
+    celery = results["baselines"].get("celery") or MISSING_CELERY
+    loop = results["baselines"].get("requests_loop") or {"rate": MISSING_RATE}
+    lines = [
+        f"# Benchmark {results['started']}",
+        "",
+        f"Machine: {results['machine']['description']}",
+        f"Database: {results['database']}; pool: {results['pool']}"
+        + (f"; prototypes: {results['experiments']}" if results.get("experiments") else ""),
+        f"Command: `{results['command']}` (scale {results['scale']}, {results['runs']} runs "
+        f"per figure; latency at half of each maximum rate for {results['latency_seconds']} s)",
+        "",
+        "## Baselines (same receiver, same pool)",
+        "",
+        "| baseline | deliveries/s median (min-max) | p50 / p95 / p99 ms at half rate "
+        "| enqueue ms |",
+        "| --- | --- | --- | --- |",
+        f"| bare Celery task, one `requests.post` | {_rate(celery['rate'])} | "
+        f"{_pcts(celery['paced']['latency'])} | {celery['enqueue_ms_p50']:.3f} |",
+        f"| bare `requests.Session` loop, 1 thread | {_rate(loop['rate'])} | - | - |",
+        "",
+        "## Scenarios",
+        "",
+        "| scenario | deliveries/s median (min-max) | x Celery | x loop | spread "
+        "| p50 / p95 / p99 ms at half rate | p50 / p95 / p99 x Celery "
+        "| emit ms per subscription | x apply_async |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, row in summary["rows"].items():
+        scenario = results["scenarios"][key]
+        rate = _rate(scenario["rate"])
+        if "healthy_rate" in row:
+            rate += f"; healthy endpoints {_rate(scenario['healthy_rate'])}"
+        lines.append(
+            f"| {scenario['title']} | {rate} | {row['rate_x_celery']:.2f} | "
+            f"{row['rate_x_loop']:.2f} | {row['rate_spread_pct']:.0f}% | "
+            f"{row['p50_ms']:.0f} / {row['p95_ms']:.0f} / {row['p99_ms']:.0f} "
+            f"(at {row['paced_rate']:.0f}/s) | "
+            f"{row['p50_x_celery']:.1f} / {row['p95_x_celery']:.1f} / {row['p99_x_celery']:.1f} | "
+            f"{row['emit_ms_per_sub']:.3f} | {row['emit_x_apply_async']:.1f} |"
+        )
+    lines += ["", "## Targets", "", "| target | value | met |", "| --- | --- | --- |"]
+    for name, check in summary["checks"].items():
+        lines.append(f"| {name} | {check['value']} | {'yes' if check['met'] else 'NO'} |")
+    lines += ["", "Emitting-request detail (median per event, milliseconds):", "",
+              "| scenario | write_events per sub | enqueue per sub | webhook part per event |",
+              "| --- | --- | --- | --- |"]
+    for key, scenario in results["scenarios"].items():
+        emit = scenario["runs"][0]["emit"]
+        lines.append(f"| {key} | {emit['write_p50']:.3f} | {emit['enqueue_p50']:.3f} | "
+                     f"{emit['per_event_p50']:.3f} |")
+    if results.get("queries"):
+        lines += ["", "## Queries", "", "| what | queries |", "| --- | --- |"]
+        for what, count in results["queries"].items():
+            if isinstance(count, int):
+                lines.append(f"| {what} | {count} |")
+        statements = results["queries"].get("one delivery task: statements", [])
+        if statements:
+            lines += ["", "One delivery task's statements:", "", "```", *statements, "```"]
+    if results.get("profile"):
+        lines += ["", "## Profile", "", "```", results["profile"].rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _rate(stats: dict) -> str:
+    return f"{stats['median']:.0f} ({stats['min']:.0f}-{stats['max']:.0f})"
+
+
+def _pcts(latency: dict) -> str:
+    return " / ".join(f"{latency[p] * 1000:.0f}" for p in ("p50", "p95", "p99"))
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = {}
+    if "celery" in results["baselines"]:
+        series["bare Celery"] = results["baselines"]["celery"]["paced"]
+    for key, scenario in results["scenarios"].items():
+        series[key] = scenario["paced"]
+    names = list(series)
+    fig, (bars, cdf) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.25
+    for offset, pct in enumerate(("p50", "p95", "p99")):
+        values = [series[n]["latency"][pct] * 1000 for n in names]
+        positions = [i + (offset - 1) * width for i in range(len(names))]
+        bars.bar(positions, values, width, label=pct)
+    bars.axhline(1000, color="red", linestyle="--", linewidth=1, label="1 s target (p99)")
+    bars.set_xticks(range(len(names)), names)
+    bars.set_yscale("log")
+    bars.set_ylabel("commit -> arrival latency (ms, log)")
+    bars.set_title("Latency at half of the maximum rate")
+    bars.legend()
+    for name in names:
+        latencies = sorted(x * 1000 for x in series[name].get("latencies", []))
+        if latencies:
+            n = len(latencies)
+            cdf.plot(latencies, [(i + 1) / n for i in range(n)], label=name)
+    cdf.set_xscale("log")
+    cdf.set_xlabel("latency (ms, log)")
+    cdf.set_ylabel("fraction of deliveries")
+    cdf.set_title("Latency distribution")
+    cdf.legend()
+    fig.suptitle(f"{results['machine']['description']}; {results['database']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _strip(value):
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k != "latencies"}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def write(results: dict, directory: Path, stem: str) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = summarize(results)
+    paths = {"json": directory / f"{stem}.json", "markdown": directory / f"{stem}.md",
+             "png": directory / f"{stem}.png"}
+    paths["json"].write_text(json.dumps({**_strip(results), "summary": summary}, indent=2,
+                                        default=str))
+    paths["markdown"].write_text(markdown(results, summary))
+    plot(results, paths["png"])
+    return paths

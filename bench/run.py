@@ -1,0 +1,318 @@
+"""`python -m bench.run`: the webhook delivery benchmark (issue 9).
+
+Starts its own Redis, receiver and Celery workers, uses a fresh SQLite file (or PostgreSQL when
+DATABASE_URL points to one), measures the baselines and the three scenarios, and writes
+bench/results/<stem>.json, .md and .png. Every wait has a timeout and the whole run has a
+deadline (--max-seconds), so it always stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.procs import (
+    CeleryWorkers,
+    PoolConfig,
+    ReceiverProcess,
+    RedisServer,
+    child_environment,
+    migrate,
+    sqlite_url,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class Deadline(Exception):
+    pass
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small counts and short latency phases (under 2 minutes)")
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", 1)),
+                        help="multiplies the delivery counts (5,000 per scenario at 1); "
+                             "default BENCH_SCALE or 1")
+    parser.add_argument("--runs", type=int, default=3, help="drain runs per figure (median)")
+    parser.add_argument("--run-seconds", type=float, default=20.0,
+                        help="size each drain run to about this long, from a warm-up run's rate "
+                             "(never above the issue's counts times --scale)")
+    parser.add_argument("--latency-seconds", type=float, default=10.0,
+                        help="length of each paced latency phase")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="worker processes (system and Celery baseline alike)")
+    parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
+    parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
+    parser.add_argument("--prefetch", type=int, default=4, help="worker prefetch multiplier")
+    parser.add_argument("--scenarios", default="fanout,stream,mixed")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample one worker with py-spy during a stream drain (needs py-spy)")
+    parser.add_argument("--experiments", default="",
+                        help="comma-separated prototypes from bench/experiments.py to apply to "
+                             "the workers and the emitting side")
+    parser.add_argument("--stem", default="", help="results file name (default: a timestamp)")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="skip the baselines (for quick experiments; no ratios)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
+    parser.add_argument("--max-seconds", type=int, default=1500,
+                        help="hard deadline for the whole run")
+    args = parser.parse_args(argv)
+    args.app = "bench.experiments" if args.experiments else "webhooks_project"
+    if args.experiments:
+        os.environ["BENCH_EXPERIMENTS"] = args.experiments
+    if args.quick:
+        args.scale = min(args.scale, 0.1)
+        args.latency_seconds = min(args.latency_seconds, 4.0)
+        args.run_seconds = min(args.run_seconds, 3.0)
+        args.latency_seconds = min(args.latency_seconds, 3.0)
+    return args
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    cores = os.cpu_count()
+    return {"cores": cores, "cpu": model, "memory": memory, "python": platform.python_version(),
+            "platform": platform.platform(),
+            "description": f"{cores} cores ({model or platform.machine()}), {memory} RAM, "
+                           f"Python {platform.python_version()}, {platform.system()}"}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def sized(count: int, per_second: float, seconds: float, floor: int = 2) -> int:
+    """How many items make a run of about `seconds` at `per_second`, within [floor, count]."""
+    return max(min(floor, count), min(count, int(per_second * seconds)))
+
+
+def median_stats(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": values}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def on_alarm(*_):
+        raise Deadline(f"the run passed its deadline of {args.max_seconds} s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.max_seconds)
+    config = PoolConfig(args.workers, args.pool, args.concurrency, args.prefetch)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    started = datetime.now(UTC)
+    redis = RedisServer(data_dir=workdir / "redis")
+    receiver = ReceiverProcess(workdir)
+    workers: list[CeleryWorkers] = []
+    try:
+        redis.start()
+        receiver.start()
+        database_url = os.environ.get("DATABASE_URL", "")
+        if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
+            database_url = sqlite_url(workdir)
+        env = child_environment(database_url, redis.url, redis.url[:-1] + "1", config)
+        log(f"work dir {workdir}; database {database_url.split('@')[-1]}; {config.describe()}")
+        migrate(env, workdir)
+        os.environ.update({k: env[k] for k in (
+            "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "BENCH_REDIS_URL",
+            "WEBHOOK_ALLOWED_NETWORKS", "WEBHOOK_MAX_PER_ORGANIZATION", "DEBUG", "SECRET_KEY",
+            "CELERY_WORKER_PREFETCH_MULTIPLIER")})
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        import django
+
+        django.setup()
+        from bench import scenarios as sc
+
+        if args.experiments:
+            from bench.experiments import apply
+
+            apply(args.experiments)
+
+        results: dict = {
+            "started": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+            "database": "PostgreSQL" if "postgres" in database_url else "SQLite (WAL)",
+            "pool": config.describe(), "experiments": args.experiments, "scale": args.scale,
+            "runs": args.runs,
+            "latency_seconds": args.latency_seconds,
+            "command": "python -m bench.run " + shlex.join(argv if argv is not None
+                                                            else sys.argv[1:]),
+            "baselines": {}, "scenarios": {},
+        }
+        count = max(50, int(5000 * args.scale))
+        timeout = 120 + 60 * args.scale
+
+        # --- baselines ---------------------------------------------------------------------
+        if not args.no_baselines:
+            measure_baselines(args, results, receiver, env, config, workdir, workers, count,
+                              timeout)
+
+        # --- the system ----------------------------------------------------------------------
+        from webhooks_project.celery import app as project_app
+
+        system = CeleryWorkers(args.app, "webhooks,webhooks-retry", env, config, workdir,
+                               "system")
+        workers.append(system.start(project_app))
+        probe = sc.EmitProbe()
+        probe.install()
+        harness = sc.Harness(receiver, sc.Consumers(project_app, sc.FIRST_TRY_QUEUE,
+                                                    system.names), probe, timeout, log)
+        wanted = args.scenarios.split(",")
+        built = {s.key: s for s in sc.build_scenarios(receiver, args.scale)}
+        for scenario in built.values():
+            if scenario.key not in wanted:
+                continue
+            spec_events = scenario.events
+            scenario.events = max(1, min(spec_events, 200 // scenario.fanout))
+            warm = harness.drain_run(scenario)
+            scenario.events = sized(spec_events, warm["rate"] / scenario.fanout, args.run_seconds)
+            log(f"{scenario.title}: warm-up {warm['rate']:.0f}/s; {scenario.events} events "
+                f"({scenario.deliveries} deliveries) per run")
+            runs = []
+            for number in range(args.runs):
+                runs.append(harness.drain_run(scenario))
+                log(f"  run {number + 1}: {runs[-1]['rate']:.0f}/s"
+                    + (f", healthy {runs[-1]['healthy_rate']:.0f}/s"
+                       if "healthy_rate" in runs[-1] else "")
+                    + f", emit {runs[-1]['emit'].get('p50', float('nan')):.3f} ms/sub")
+            if args.profile and scenario.key == "stream":
+                # An extra run, not counted: sampling slows the worker down.
+                sampler = start_profiler(system.pids[0], workdir)
+                profiled = harness.drain_run(scenario)
+                if sampler is not None:
+                    results["profile"] = stop_profiler(sampler)
+                    results["profiled_run_rate"] = profiled["rate"]
+            rate = median_stats([r["rate"] for r in runs])
+            paced = harness.paced_run(scenario, rate["median"] / 2 / scenario.fanout,
+                                      args.latency_seconds)
+            entry = {
+                "title": scenario.title, "events": scenario.events, "spec_events": spec_events,
+                "warm_up": warm,
+                "deliveries": scenario.deliveries, "rate": rate, "runs": runs, "paced": paced,
+                "emit_ms_per_subscription": statistics.median(r["emit"]["p50"] for r in runs),
+                "records": harness.check_records(scenario),
+            }
+            if scenario.slow_paths:
+                entry["healthy_rate"] = median_stats([r["healthy_rate"] for r in runs])
+            results["scenarios"][scenario.key] = entry
+            log(f"  median {rate['median']:.0f}/s; latency at "
+                f"{paced['deliveries_per_second']:.0f}/s: "
+                + ", ".join(f"{k} {paced['latency'][k] * 1000:.0f} ms"
+                            for k in ("p50", "p95", "p99"))
+                + f"; records {entry['records']}")
+
+        from bench import report
+        from bench.profile import query_counts
+
+        results["queries"] = query_counts(built["fanout"], built["stream"], harness.consumers)
+        sc.wait_settled(30, built["fanout"].organization)
+        sc.wait_settled(30, built["stream"].organization)
+        receiver.drain()
+        stem = args.stem or started.strftime("%Y%m%d-%H%M%S")
+        paths = report.write(results, RESULTS, stem)
+        print(paths["markdown"].read_text())
+        log("wrote " + ", ".join(str(p.relative_to(RESULTS.parent.parent))
+                                 for p in paths.values()))
+        return 0
+    finally:
+        signal.alarm(0)
+        for group in workers:
+            group.stop()
+        receiver.stop()
+        redis.stop()
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure_baselines(args, results, receiver, env, config, workdir, workers, count, timeout):
+    from bench import scenarios as sc
+    from bench.baselines import QUEUE
+    from bench.baselines import app as baseline_app
+
+    warm = sc.baseline_requests_loop(receiver, min(count, 200))
+    loop_count = sized(count, warm["rate"], args.run_seconds, 100)
+    loop_runs = [sc.baseline_requests_loop(receiver, loop_count) for _ in range(args.runs)]
+    results["baselines"]["requests_loop"] = {
+        "rate": median_stats([r["rate"] for r in loop_runs]), "runs": loop_runs}
+    log(f"requests.Session loop: {results['baselines']['requests_loop']['rate']}")
+    baseline = CeleryWorkers("bench.baselines", QUEUE, env, config, workdir, "baseline")
+    workers.append(baseline.start(baseline_app))
+    consumers = sc.Consumers(baseline_app, QUEUE, baseline.names)
+    warm = sc.baseline_celery_drain(receiver, consumers, min(count, 200), timeout)
+    count = sized(count, warm["rate"], args.run_seconds, 100)
+    celery_runs = [sc.baseline_celery_drain(receiver, consumers, count, timeout)
+                   for _ in range(args.runs)]
+    celery_rate = median_stats([r["rate"] for r in celery_runs])
+    paced = sc.baseline_celery_paced(receiver, celery_rate["median"] / 2,
+                                     args.latency_seconds, timeout)
+    results["baselines"]["celery"] = {
+        "rate": celery_rate, "runs": celery_runs, "paced": paced,
+        "enqueue_ms_p50": statistics.median(r["enqueue_ms_p50"] for r in celery_runs)}
+    log(f"bare Celery: {celery_rate}; latency {paced['latency']}")
+    baseline.stop()
+    workers.remove(baseline)
+
+
+def py_spy() -> str | None:
+    return shutil.which("py-spy") or shutil.which("py-spy", path=os.environ.get(
+        "BENCH_PY_SPY_PATH", str(Path(sys.executable).parent)))
+
+
+def start_profiler(pid: int, workdir: Path):
+    import subprocess
+
+    binary = py_spy()
+    if binary is None:
+        log("  (py-spy not found: no profile)")
+        return None
+    out = workdir / "profile.txt"
+    process = subprocess.Popen(
+        [binary, "record", "--pid", str(pid), "--format", "raw", "--output", str(out),
+         "--rate", "200", "--nonblocking", "--threads", "--idle"],
+        stdout=subprocess.DEVNULL, stderr=(workdir / "py-spy.log").open("ab"),
+    )
+    return process, out
+
+
+def stop_profiler(sampler) -> str:
+    from bench.profile import summarize_collapsed
+
+    process, out = sampler
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except Exception:  # noqa: BLE001 - a profiler that will not stop is killed
+        process.kill()
+        process.wait()
+    return summarize_collapsed(out) if out.exists() else "(no profile written)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,378 @@
+"""The scenarios and baselines, driven from a process with Django set up.
+
+Each measurement has two phases:
+
+* **drain** (deliveries/s): the workers stop consuming the first-try queue, the events are
+  emitted, the workers start consuming again, and the rate is deliveries / (last arrival -
+  consumption start);
+* **paced** (latency): events are emitted at half the drain rate (open loop) while the workers
+  run, and each delivery's latency is its arrival at the receiver minus its event's commit.
+
+The emitting request's cost on webhooks is timed around `events.writer.write_events` (render,
+outbox rows, matching, Delivery rows) and `delivery.dispatch.enqueue` (the on-commit enqueue):
+the wrappers only time and call through.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+import delivery.dispatch as dispatch
+import events.writer as writer
+from accounts.models import Role
+from accounts.services import add_member, create_organization
+from bench.procs import ReceiverProcess
+from datasets.services import create_data_set, create_record
+from delivery.models import Delivery, DeliveryStatus
+
+FIRST_TRY_QUEUE = "webhooks"
+BODY = (b'{"id":"xxxxxxxxxxxxxxxxxxxxxx","createdDate":"2026-01-01T00:00:00.000Z","data":'
+        b'{"recordId":"xxxxxxxxxxxxxxxxxxxxxx","cells":{"f":"bench"}},"type":"Bench"}')
+
+
+# --- timing the emitting request ----------------------------------------------------------------
+
+class EmitProbe:
+    """Times write_events and enqueue in this process and notes each event's commit time."""
+
+    def __init__(self) -> None:
+        self.commit_times: dict[str, float] = {}
+        self.samples: list[tuple[float, float, int]] = []  # (write s, enqueue s, deliveries)
+        self._write_started = 0.0
+        self._pending: list[float] = []
+        self._installed = False
+
+    def install(self) -> None:
+        if self._installed:
+            return
+        real_write, real_enqueue = writer.write_events, dispatch.enqueue
+        probe = self
+
+        def write_events(pending):
+            stamp: dict[str, float] = {}
+            # Registered before write_events registers the enqueue, so it runs first, right
+            # after the commit.
+            transaction.on_commit(lambda: stamp.setdefault("t", time.time()))
+            started = time.perf_counter()
+            events = real_write(pending)
+            elapsed = time.perf_counter() - started
+            ids = [e.id for e in events]
+
+            def note():
+                for event_id in ids:
+                    probe.commit_times[event_id] = stamp["t"]
+            transaction.on_commit(note)
+            probe._pending.append(elapsed)
+            return events
+
+        def enqueue(delivery_ids):
+            started = time.perf_counter()
+            sent = real_enqueue(delivery_ids)
+            write = probe._pending.pop() if probe._pending else 0.0
+            probe.samples.append((write, time.perf_counter() - started, len(delivery_ids)))
+            return sent
+
+        writer.write_events, dispatch.enqueue = write_events, enqueue
+        self._installed = True
+
+    def reset(self) -> None:
+        self.commit_times.clear()
+        self.samples.clear()
+        self._pending.clear()
+
+    def per_subscription_ms(self) -> dict[str, float]:
+        if not self.samples:
+            return {}
+        per_sub = [(w + e) * 1000 / n for w, e, n in self.samples if n]
+        writes = [w * 1000 / n for w, _e, n in self.samples if n]
+        enqueues = [e * 1000 / n for _w, e, n in self.samples if n]
+        return {
+            "p50": percentile(per_sub, 50), "p95": percentile(per_sub, 95),
+            "write_p50": percentile(writes, 50), "enqueue_p50": percentile(enqueues, 50),
+            "per_event_p50": percentile([(w + e) * 1000 for w, e, _n in self.samples], 50),
+            "events": len(self.samples),
+        }
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float]:
+    return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99), "max": max(latencies) if latencies else float("nan"),
+            "count": len(latencies)}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": values}
+
+
+# --- consumers on and off ----------------------------------------------------------------------
+
+@dataclass
+class Consumers:
+    app: object
+    queue: str
+    names: list[str]
+
+    def pause(self) -> None:
+        self._broadcast("cancel_consumer")
+
+    def resume(self) -> None:
+        self._broadcast("add_consumer")
+
+    def _broadcast(self, command: str) -> None:
+        replies = getattr(self.app.control, command)(
+            self.queue, destination=self.names, reply=True, timeout=5
+        )
+        if len(replies) != len(self.names):
+            raise RuntimeError(f"{command} {self.queue}: {len(replies)}/{len(self.names)} replies")
+
+
+# --- the system under test ---------------------------------------------------------------------
+
+@dataclass
+class Scenario:
+    key: str
+    title: str
+    fanout: int  # deliveries per event
+    events: int  # events per drain run
+    targets: list = field(default_factory=list)  # (data_set, field_id) per event, round robin
+    slow_paths: set[str] = field(default_factory=set)
+    actor: object = None
+    organization: object = None
+
+    @property
+    def deliveries(self) -> int:
+        return self.events * self.fanout
+
+
+def _org(name: str):
+    organization = create_organization(f"{name}-{uuid.uuid4().hex[:8]}")
+    membership = add_member(organization, f"bench-{uuid.uuid4().hex[:8]}@bench.test", Role.ADMIN)
+    return organization, membership.user
+
+
+def _webhook(organization, url: str, data_set) -> None:
+    from subscriptions.services import create_webhook
+
+    create_webhook(organization, {"url": url, "triggers": ["DataSetRecordCreated"],
+                                  "data_set": data_set})
+
+
+def build_scenarios(receiver: ReceiverProcess, scale: float) -> list[Scenario]:
+    base = receiver.base_url
+    deliveries = max(50, int(5000 * scale))
+
+    org, actor = _org("fanout")
+    data_set = create_data_set(org, "fanout", [{"name": "Name", "fieldType": "Text"}])
+    for number in range(50):
+        _webhook(org, f"{base}/fast/fanout/{number}", data_set)
+    fanout = Scenario("fanout", "(a) fan-out: 1 event -> 50 subscriptions", 50,
+                      max(1, deliveries // 50), [(data_set, data_set.fields.get().id)],
+                      actor=actor, organization=org)
+
+    org, actor = _org("stream")
+    data_set = create_data_set(org, "stream", [{"name": "Name", "fieldType": "Text"}])
+    _webhook(org, f"{base}/fast/stream", data_set)
+    stream = Scenario("stream", "(b) stream: events -> 1 subscription", 1, deliveries,
+                      [(data_set, data_set.fields.get().id)], actor=actor, organization=org)
+
+    org, actor = _org("mixed")
+    targets, slow = [], set()
+    for number in range(20):
+        data_set = create_data_set(org, f"mixed-{number}", [{"name": "Name", "fieldType": "Text"}])
+        path = f"/slow/mixed/{number}" if number < 2 else f"/fast/mixed/{number}"
+        if number < 2:
+            slow.add(path)
+        _webhook(org, base + path, data_set)
+        targets.append((data_set, data_set.fields.get().id))
+    mixed = Scenario("mixed", "(c) mixed: events over 20 subscriptions, 2 answer after 2 s", 1,
+                     deliveries, targets, slow, actor=actor, organization=org)
+    return [fanout, stream, mixed]
+
+
+def _span(arrivals: list) -> tuple[float, float]:
+    # Measured from the first arrival: a consumer added back starts on its next poll of the
+    # broker (up to a second later), which is not delivery work.
+    times = [a[0] for a in arrivals]
+    return min(times), max(times)
+
+
+def emit(scenario: Scenario, number: int) -> None:
+    data_set, field_id = scenario.targets[number % len(scenario.targets)]
+    create_record(data_set, {field_id: f"bench {number}"}, actor=scenario.actor)
+
+
+def wait_settled(timeout: float, organization) -> int:
+    """Waits until none of the organization's deliveries is pending; returns how many still are.
+    (Scoped to this run's organization: a shared PostgreSQL database may hold older rows.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = Delivery.objects.filter(
+            organization=organization, status=DeliveryStatus.PENDING).count()
+        if not pending or time.monotonic() > deadline:
+            return pending
+        time.sleep(0.1)
+
+
+@dataclass
+class Harness:
+    receiver: ReceiverProcess
+    consumers: Consumers
+    probe: EmitProbe
+    timeout: float = 180.0
+    log: Callable[[str], None] = print
+
+    def drain_run(self, scenario: Scenario) -> dict:
+        self.consumers.pause()
+        self.receiver.drain()
+        self.probe.reset()
+        emit_started = time.perf_counter()
+        for number in range(scenario.events):
+            emit(scenario, number)
+        emit_seconds = time.perf_counter() - emit_started
+        emit_cost = self.probe.per_subscription_ms()
+        started = time.time()
+        self.consumers.resume()
+        complete = self.receiver.wait_for(scenario.deliveries, self.timeout)
+        arrivals = self.receiver.drain()
+        pending = wait_settled(30, scenario.organization)
+        if not complete:
+            self.log(f"  ! only {len(arrivals)}/{scenario.deliveries} deliveries arrived")
+        if not arrivals:
+            raise RuntimeError(f"{scenario.key}: no delivery arrived")
+        healthy = [a for a in arrivals if a[2] not in scenario.slow_paths]
+        first, last = _span(arrivals)
+        result = {
+            "deliveries": len(arrivals), "expected": scenario.deliveries,
+            "seconds": last - first, "rate": (len(arrivals) - 1) / (last - first),
+            "first_arrival_after_resume": first - started,
+            "emit": emit_cost, "emit_seconds": emit_seconds, "pending_after": pending,
+        }
+        if scenario.slow_paths:
+            _first, last_healthy = _span(healthy)
+            result["healthy_rate"] = (len(healthy) - 1) / (last_healthy - first)
+            result["healthy_deliveries"] = len(healthy)
+        return result
+
+    def paced_run(self, scenario: Scenario, events_per_second: float, seconds: float) -> dict:
+        self.receiver.drain()
+        self.probe.reset()
+        count = max(3, round(events_per_second * seconds))
+        started = time.perf_counter()
+        for number in range(count):
+            due = started + number / events_per_second
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            emit(scenario, number)
+        achieved = count / max(time.perf_counter() - started, 1e-9)
+        self.receiver.wait_for(count * scenario.fanout, self.timeout)
+        arrivals = self.receiver.drain()
+        wait_settled(30, scenario.organization)
+        commits = self.probe.commit_times
+        latencies = [t - commits[i] for t, i, p in arrivals
+                     if i in commits and p not in scenario.slow_paths]
+        return {
+            "target_events_per_second": events_per_second,
+            "achieved_events_per_second": achieved,
+            "deliveries_per_second": achieved * scenario.fanout,
+            "latency": latency_summary(latencies),
+            "latencies": latencies,
+            "emit": self.probe.per_subscription_ms(),
+        }
+
+    def check_records(self, scenario: Scenario) -> dict:
+        deliveries = Delivery.objects.filter(organization=scenario.organization)
+        return {
+            "deliveries": deliveries.count(),
+            "succeeded_first_try": deliveries.filter(status=DeliveryStatus.SUCCEEDED,
+                                                     tries=1).count(),
+            "not_succeeded": deliveries.exclude(status=DeliveryStatus.SUCCEEDED).count(),
+        }
+
+
+# --- the bare Celery baseline ------------------------------------------------------------------
+
+def baseline_celery_drain(receiver: ReceiverProcess, consumers: Consumers, count: int,
+                          timeout: float) -> dict:
+    from bench.baselines import post
+
+    url = receiver.base_url + "/fast/baseline"
+    body = BODY.decode()
+    consumers.pause()
+    receiver.drain()
+    enqueue_times = []
+    for number in range(count):
+        started = time.perf_counter()
+        post.apply_async(args=[url, f"celery-{number}", body])
+        enqueue_times.append(time.perf_counter() - started)
+    started = time.time()
+    consumers.resume()
+    receiver.wait_for(count, timeout)
+    arrivals = receiver.drain()
+    if not arrivals:
+        raise RuntimeError("bare Celery baseline: no delivery arrived")
+    first, last = _span(arrivals)
+    return {"deliveries": len(arrivals), "seconds": last - first,
+            "rate": (len(arrivals) - 1) / (last - first),
+            "first_arrival_after_resume": first - started,
+            "enqueue_ms_p50": percentile([t * 1000 for t in enqueue_times], 50)}
+
+
+def baseline_celery_paced(receiver: ReceiverProcess, per_second: float, seconds: float,
+                          timeout: float) -> dict:
+    from bench.baselines import post
+
+    url = receiver.base_url + "/fast/baseline"
+    body = BODY.decode()
+    receiver.drain()
+    count = max(10, int(per_second * seconds))
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    for number in range(count):
+        delay = started + number / per_second - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        event_id = f"paced-{number}"
+        sent[event_id] = time.time()
+        post.apply_async(args=[url, event_id, body])
+    achieved = count / (time.perf_counter() - started)
+    receiver.wait_for(count, timeout)
+    latencies = [t - sent[i] for t, i, _p in receiver.drain() if i in sent]
+    return {"target_per_second": per_second, "achieved_per_second": achieved,
+            "latency": latency_summary(latencies), "latencies": latencies}
+
+
+def baseline_requests_loop(receiver: ReceiverProcess, count: int) -> dict:
+    from bench.baselines import requests_loop
+
+    receiver.drain()
+    result: dict = {}
+
+    def run():
+        result["times"] = requests_loop(receiver.base_url + "/fast/loop", count, BODY)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    started, ended = result["times"]
+    arrivals = receiver.drain()
+    return {"deliveries": len(arrivals), "seconds": ended - started,
+            "rate": len(arrivals) / (ended - started)}
