@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 
 from delivery.models import Delivery
@@ -37,24 +38,47 @@ def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = 
 
 
 def enqueue(delivery_ids: list[str]) -> int:
-    """Sends one task per delivery over one producer; returns how many the broker took."""
-    from delivery.tasks import deliver_webhook
+    """Wakes the workers for these deliveries over one producer: a fan-out goes out in batches
+    (deliver_batch), a lone delivery as deliver_webhook. Returns how many the broker took."""
+    from delivery.tasks import deliver_batch, deliver_webhook
 
+    size = max(1, settings.WEBHOOK_DELIVERY_BATCH_SIZE)
     sent = 0
     try:
         with deliver_webhook.app.producer_or_acquire() as producer:
-            for delivery_id in delivery_ids:
-                deliver_webhook.apply_async(
-                    args=[delivery_id], producer=producer, retry=True,
-                    retry_policy=PUBLISH_RETRY,
+            for start in range(0, len(delivery_ids), size):
+                chunk = delivery_ids[start:start + size]
+                task, args = (
+                    (deliver_webhook, [chunk[0]]) if len(chunk) == 1 else (deliver_batch, [chunk])
                 )
-                sent += 1
+                task.apply_async(
+                    args=args, producer=producer, retry=True, retry_policy=PUBLISH_RETRY
+                )
+                sent += len(chunk)
     except Exception as exc:  # noqa: BLE001 - broker down: the sweeper will catch up
         logger.warning(
             "Could not enqueue %d deliveries (%s); the sweeper will retry them.",
             len(delivery_ids) - sent, exc,
         )
     return sent
+
+
+def enqueue_retries(countdowns: dict[str, float]) -> None:
+    """Each delivery's next try on the retry queue, so retries never wait behind first tries.
+    If the broker cannot take one, the sweeper finds it by its next-try time."""
+    if not countdowns:
+        return
+    from delivery.tasks import RETRY_QUEUE, deliver_webhook
+
+    try:
+        with deliver_webhook.app.producer_or_acquire() as producer:
+            for delivery_id, countdown in countdowns.items():
+                deliver_webhook.apply_async(
+                    args=[delivery_id], countdown=countdown, queue=RETRY_QUEUE,
+                    producer=producer, retry=True, retry_policy=PUBLISH_RETRY,
+                )
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("Could not enqueue retries (%s); the sweeper will find them.", exc)
 
 
 def enqueue_after_commit(delivery_ids: list[str]) -> None:

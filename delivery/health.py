@@ -33,11 +33,11 @@ def record_success(webhook_id: str, now) -> None:
         )
 
 
-def record_failure(webhook, now) -> bool:
-    """Counts one delivery that ended failed; returns True if the webhook got disabled."""
+def record_failure(webhook, now, count: int = 1) -> bool:
+    """Counts deliveries that ended failed; returns True if the webhook got disabled."""
     health, _ = WebhookHealth.objects.get_or_create(webhook_id=webhook.id)
     WebhookHealth.objects.filter(pk=health.pk).update(
-        consecutive_failures=F("consecutive_failures") + 1, last_failure_date=now
+        consecutive_failures=F("consecutive_failures") + count, last_failure_date=now
     )
     WebhookHealth.objects.filter(pk=health.pk, failing_since__isnull=True).update(
         failing_since=now

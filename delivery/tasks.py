@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 
 from celery import shared_task
@@ -12,12 +15,12 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
-from delivery.http import get_sender
+from delivery.http import SendResult, get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
 from delivery.throttle import host_slot, mark_slow
-from delivery.tries import claim_try, lease_seconds, record_try
+from delivery.tries import ClaimedTry, claim_tries, lease_seconds, record_tries
 from webhooks_project import __version__
 
 logger = logging.getLogger(__name__)
@@ -53,16 +56,7 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
         return _try_once(self, delivery_id)
 
 
-def _try_once(task, delivery_id: str) -> str | None:
-    policy = RetryPolicy.from_settings(settings)
-    try:
-        claim = claim_try(delivery_id, policy)
-    except OperationalError as exc:
-        # The claim rolled back (e.g. SQLite's write lock timed out): no try was used.
-        logger.warning("delivery %s not claimed (%s); trying again shortly", delivery_id, exc)
-        raise task.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE) from exc
-    if claim is None:
-        return None
+def _send(claim: ClaimedTry) -> tuple[ClaimedTry, SendResult, dict, object]:
     body = claim.body.encode("utf-8")
     headers = build_headers(claim.event_id, body, claim.secrets)
     started_at = timezone.now()
@@ -75,17 +69,81 @@ def _try_once(task, delivery_id: str) -> str | None:
     )
     if result.status_code is None and "timeout" in result.error.lower():
         mark_slow(claim.url)
-    outcome = record_try(claim, result, _recordable(headers), started_at, policy)
+    return claim, result, _recordable(headers), started_at
+
+
+def _log(claim: ClaimedTry, result: SendResult, outcome) -> None:
     logger.info(
-        "delivery %s try %d -> %s (%s)", delivery_id, claim.number, outcome.status,
+        "delivery %s try %d -> %s (%s)", claim.delivery_id, claim.number, outcome.status,
         result.status_code or result.error,
-        extra={"event_id": claim.event_id, "delivery_id": delivery_id, "try": claim.number,
-               "outcome": outcome.status},
+        extra={"event_id": claim.event_id, "delivery_id": claim.delivery_id,
+               "try": claim.number, "outcome": outcome.status},
     )
+
+
+def _claim(task, delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry]:
+    try:
+        return claim_tries(delivery_ids, policy)
+    except OperationalError as exc:
+        # The claim rolled back (e.g. SQLite's write lock timed out): no try was used.
+        logger.warning("deliveries %s not claimed (%s); trying again shortly", delivery_ids, exc)
+        raise task.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE) from exc
+
+
+def _try_once(task, delivery_id: str) -> str | None:
+    policy = RetryPolicy.from_settings(settings)
+    claims = _claim(task, [delivery_id], policy)
+    if not claims:
+        return None
+    sent = _send(claims[0])
+    outcome = record_tries([sent], policy)[delivery_id]
+    _log(sent[0], sent[1], outcome)
     if outcome.retry_in is not None:
         # Retries go to their own queue so they never wait behind first tries.
         raise task.retry(countdown=outcome.retry_in, queue=RETRY_QUEUE)
     return outcome.status
+
+
+_batch_pool: ThreadPoolExecutor | None = None
+_batch_pool_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads that POST a batch side by side; they live as long as the worker, so each
+    keeps its own keep-alive connections (get_sender is per thread)."""
+    global _batch_pool
+    with _batch_pool_lock:
+        if _batch_pool is None:
+            _batch_pool = ThreadPoolExecutor(
+                max_workers=settings.WEBHOOK_BATCH_CONCURRENCY, thread_name_prefix="webhook-post"
+            )
+        return _batch_pool
+
+
+@shared_task(bind=True, name="delivery.tasks.deliver_batch", acks_late=True,
+             max_retries=None, ignore_result=True)
+def deliver_batch(self, delivery_ids: list[str]) -> int:
+    """Several deliveries (a fan-out) in one task: one claim transaction, the POSTs side by
+    side, one record transaction. Each delivery keeps its own tries and record; its retries go
+    out one by one, as deliver_webhook on the retry queue."""
+    from delivery.dispatch import enqueue_retries
+
+    policy = RetryPolicy.from_settings(settings)
+    urls = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("id", "url"))
+    with ExitStack() as slots:
+        allowed, waiting = [], []
+        for delivery_id, url in urls.items():
+            ok = slots.enter_context(host_slot(url, lease_seconds()))
+            (allowed if ok else waiting).append(delivery_id)
+        # Hosts already at their share of threads: those deliveries wait without using a try.
+        enqueue_retries({d: random.uniform(0.5, 2.0) for d in waiting})
+        claims = _claim(self, allowed, policy) if allowed else []
+        sent = list(_pool().map(_send, claims))
+    outcomes = record_tries(sent, policy) if sent else {}
+    for claim, result, *_ in sent:
+        _log(claim, result, outcomes[claim.delivery_id])
+    enqueue_retries({d: o.retry_in for d, o in outcomes.items() if o.retry_in is not None})
+    return len(sent)
 
 
 @shared_task(name="delivery.tasks.sweep_deliveries", ignore_result=True)

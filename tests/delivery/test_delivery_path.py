@@ -131,3 +131,37 @@ def test_a_lost_try_is_recorded_and_counted(webhook_and_secret, receiver, settin
     assert ghost.tries == 3
     lost = Attempt.objects.get(delivery=ghost, number=2)
     assert lost.error == LOST_TRY_ERROR
+
+
+def test_a_fan_out_batch_keeps_each_deliverys_own_tries_and_record(worker):
+    """One event to six subscriptions goes out as one batch task; each delivery still ends on
+    its own terms, with its own tries and attempts."""
+    from datasets.services import create_data_set, create_record
+    from tests.support.receiver import Receiver
+
+    organization, membership = org_with_admin()
+    data_set = create_data_set(organization, "D", [{"name": "N", "fieldType": "Text"}])
+    with Receiver() as ok, Receiver() as flaky, Receiver() as gone, Receiver() as down:
+        flaky.reply_with(Reply(500))
+        gone.default = Reply(410)
+        down.default = Reply(503)
+        hooks = {}
+        for name, receiver in [("ok1", ok), ("ok2", ok), ("ok3", ok), ("flaky", flaky),
+                               ("gone", gone), ("down", down)]:
+            hooks[name], _ = create_webhook(organization, {
+                "url": f"{receiver.url}/{name}", "triggers": ["DataSetRecordCreated"]})
+        create_record(data_set, {data_set.fields.get().id: "x"}, actor=membership.user)
+        deliveries = {d.webhook_id: d for d in Delivery.objects.all()}
+        assert len(deliveries) == 6
+        expected = {"ok1": ("succeeded", 1), "ok2": ("succeeded", 1), "ok3": ("succeeded", 1),
+                    "flaky": ("succeeded", 2), "gone": ("failed", 1), "down": ("failed", 3)}
+        for name, (status, tries) in expected.items():
+            delivery = wait_for_delivery(deliveries[hooks[name].id].id, status)
+            assert delivery.tries == tries, name
+            assert list(delivery.attempts.values_list("number", flat=True)) == list(
+                range(1, tries + 1)), name
+        hooks["gone"].refresh_from_db()
+        assert hooks["gone"].status == WebhookStatus.DISABLED
+        ids = {r.headers["webhook-id"] for rec in (ok, flaky, gone, down) for r in rec.requests}
+        assert len(ids) == 1
+        assert len(ok.requests) == 3 and len(down.requests) == 3
