@@ -115,6 +115,14 @@ def data_set_url(data_set_id: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/data-sets/{data_set_id}"
 
 
+def ordered_cells(cells: dict, data_set) -> dict:
+    """Cells in the data set's field order: PostgreSQL's jsonb does not keep key order."""
+    order = list(data_set.fields.order_by("order", "id").values_list("id", flat=True))
+    ordered = {field_id: cells[field_id] for field_id in order if field_id in cells}
+    ordered.update((key, value) for key, value in cells.items() if key not in ordered)
+    return ordered
+
+
 def render_record(record, data_set) -> dict[str, Any]:
     return {
         "recordId": record.id,
@@ -128,7 +136,7 @@ def render_record(record, data_set) -> dict[str, Any]:
         "dataSetId": data_set.id,
         "dataSetName": data_set.name,
         "dataSetUrl": data_set_url(data_set.id),
-        "cells": dict(record.cells),
+        "cells": ordered_cells(record.cells, data_set),
     }
 
 

@@ -25,7 +25,7 @@ def test_secret_key_is_required_when_debug_is_off():
 def test_deploy_check_warns_about_unsafe_production_settings():
     result = manage(
         "check", "--deploy", DEBUG="false", SECRET_KEY="x" * 60, ALLOWED_HOSTS="*",
-        WEBHOOK_ALLOWED_NETWORKS="10.0.0.0/8",
+        WEBHOOK_ALLOWED_NETWORKS="10.0.0.0/8", DATABASE_URL="sqlite:////tmp/check.sqlite3",
     )
     output = result.stdout + result.stderr
     assert "webhooks.W001" in output and "webhooks.W003" in output and "webhooks.W002" in output

@@ -6,6 +6,7 @@
 - An /api/ request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE answers 413
   without the body being read (the public incoming endpoint has its own limit).
 - JSON nested deeper than MAX_JSON_DEPTH is a 400 (`DepthLimitedJSONParser`, DRF's JSON parser).
+- NUL characters, which no text column can store, are a 400 in the URL and in JSON bodies.
 
 Every refusal has the API's error body: {"error", "errorCode", "requestId", "details"}.
 """
@@ -62,6 +63,9 @@ class RequestLimitsMiddleware:
                 431, "HeadersTooLarge",
                 f"The request headers are larger than {settings.MAX_HEADERS_SIZE} bytes.",
             )
+        query = [text for key, values in request.GET.lists() for text in (key, *values)]
+        if "\x00" in request.path_info or any("\x00" in text for text in query):
+            return error_response(400, "BadRequest", "The URL must not contain NUL characters.")
         if request.path_info.startswith("/api/"):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             try:
@@ -92,6 +96,21 @@ def json_depth_exceeds(value, limit: int) -> bool:
     return False
 
 
+def contains_nul(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 class DepthLimitedJSONParser(JSONParser):
     """DRF's JSON parser, refusing documents nested deeper than MAX_JSON_DEPTH with a 400."""
 
@@ -104,4 +123,7 @@ class DepthLimitedJSONParser(JSONParser):
             raise ParseError(message) from None
         if json_depth_exceeds(data, limit):
             raise ParseError(message)
+        if contains_nul(data):
+            # No text column can store U+0000 (PostgreSQL refuses it): refuse it at the door.
+            raise ParseError("JSON parse error - strings must not contain NUL (\\u0000).")
         return data

@@ -227,11 +227,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "webhooks_project.api.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PARSER_CLASSES": [
-        "webhooks_project.limits.DepthLimitedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API speaks JSON only (as Process Street's); the public incoming endpoint, a plain
+    # view, also takes form-encoded bodies.
+    "DEFAULT_PARSER_CLASSES": ["webhooks_project.limits.DepthLimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["webhooks_project.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": API_RATE, "incoming": INCOMING_RATE},
 }

@@ -139,3 +139,15 @@ def test_rate_limits_let_requests_through_when_redis_is_down(client, key, settin
                 for _ in range(3)] == [200, 200, 200]
     finally:
         caches["throttle"].close()
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_refused_in_json_bodies_and_urls(client):
+    body = b'{"url": "http://127.0.0.1:9/x", "triggers": ["TaskReady"], "taskId": "a\\u0000b"}'
+    response = client.post("/api/v1/webhooks", body, content_type="application/json")
+    assert response.status_code in {400, 401, 403}
+    assert response.status_code != 500
+    from webhooks_project.limits import contains_nul
+
+    assert contains_nul({"a": ["x", {"k\x00": 1}]}) and not contains_nul({"a": ["x"]})
+    assert client.get("/api/v1/webhooks?status=%00").status_code == 400
