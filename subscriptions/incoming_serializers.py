@@ -5,13 +5,12 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.users import user_ref
 from subscriptions.incoming_models import IncomingRequest, IncomingStatus, IncomingWebhook
-from subscriptions.serializers import USER_SCHEMA
+from subscriptions.serializers import AuditFields
 from webhooks_project.timefmt import iso_ms
 
 
-class IncomingWebhookSerializer(serializers.ModelSerializer):
+class IncomingWebhookSerializer(AuditFields, serializers.ModelSerializer):
     automationApp = serializers.CharField(
         source="automation_app", required=False, allow_blank=True, max_length=100
     )
@@ -29,10 +28,6 @@ class IncomingWebhookSerializer(serializers.ModelSerializer):
         source="signing_secret", read_only=True, allow_null=True,
         help_text="Shown on single reads and writes; null in lists, which never show secrets.",
     )
-    createdDate = serializers.SerializerMethodField()
-    createdBy = serializers.SerializerMethodField()
-    updatedDate = serializers.SerializerMethodField()
-    updatedBy = serializers.SerializerMethodField()
 
     class Meta:
         model = IncomingWebhook
@@ -48,20 +43,6 @@ class IncomingWebhookSerializer(serializers.ModelSerializer):
         if isinstance(self.parent, serializers.ListSerializer):
             data["signingSecret"] = None  # secrets never appear in list responses
         return data
-
-    def get_createdDate(self, obj) -> str:
-        return iso_ms(obj.created_date)
-
-    def get_updatedDate(self, obj) -> str:
-        return iso_ms(obj.updated_date)
-
-    @extend_schema_field(USER_SCHEMA)
-    def get_createdBy(self, obj):
-        return user_ref(obj.created_by)
-
-    @extend_schema_field(USER_SCHEMA)
-    def get_updatedBy(self, obj):
-        return user_ref(obj.updated_by)
 
     def validate_config(self, value):
         """The JSONPaths and field ids checked against the workflow or data set (nested errors

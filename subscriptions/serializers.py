@@ -17,6 +17,29 @@ USER_SCHEMA = {
 }
 
 
+class AuditFields(serializers.Serializer):
+    """createdDate/createdBy/updatedDate/updatedBy of a model with the usual audit columns."""
+
+    createdDate = serializers.SerializerMethodField()
+    createdBy = serializers.SerializerMethodField()
+    updatedDate = serializers.SerializerMethodField()
+    updatedBy = serializers.SerializerMethodField()
+
+    def get_createdDate(self, obj) -> str:
+        return iso_ms(obj.created_date)
+
+    def get_updatedDate(self, obj) -> str:
+        return iso_ms(obj.updated_date)
+
+    @extend_schema_field(USER_SCHEMA)
+    def get_createdBy(self, obj):
+        return user_ref(obj.created_by)
+
+    @extend_schema_field(USER_SCHEMA)
+    def get_updatedBy(self, obj):
+        return user_ref(obj.updated_by)
+
+
 class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
     """A related id that must belong to the caller's organization (else: not found)."""
 
@@ -25,11 +48,7 @@ class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
         return self.queryset.filter(organization=organization)
 
 
-class WebhookSerializer(serializers.ModelSerializer):
-    createdDate = serializers.SerializerMethodField()
-    createdBy = serializers.SerializerMethodField()
-    updatedDate = serializers.SerializerMethodField()
-    updatedBy = serializers.SerializerMethodField()
+class WebhookSerializer(AuditFields, serializers.ModelSerializer):
     url = serializers.CharField(max_length=2048)
     triggers = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(TRIGGERS)), allow_empty=False, max_length=20
@@ -59,20 +78,6 @@ class WebhookSerializer(serializers.ModelSerializer):
             "status", "disabledReason", "workflowId", "taskId", "formId", "dataSetId",
         ]
         read_only_fields = ["id"]
-
-    def get_createdDate(self, obj) -> str:
-        return iso_ms(obj.created_date)
-
-    def get_updatedDate(self, obj) -> str:
-        return iso_ms(obj.updated_date)
-
-    @extend_schema_field(USER_SCHEMA)
-    def get_createdBy(self, obj):
-        return user_ref(obj.created_by)
-
-    @extend_schema_field(USER_SCHEMA)
-    def get_updatedBy(self, obj):
-        return user_ref(obj.updated_by)
 
     def to_service_data(self) -> dict:
         data = self.validated_data
