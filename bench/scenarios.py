@@ -9,7 +9,7 @@ Each measurement has two phases:
   run, and each delivery's latency is its arrival at the receiver minus its event's commit.
 
 The emitting request's cost on webhooks is timed around `events.writer.write_events` (render,
-outbox rows, matching, Delivery rows) and `delivery.dispatch.enqueue` (the on-commit enqueue):
+outbox rows, matching, Delivery rows) and `delivery.dispatch.wake` (the on-commit wake-up):
 the wrappers only time and call through.
 """
 
@@ -52,7 +52,7 @@ class EmitProbe:
     def install(self) -> None:
         if self._installed:
             return
-        real_write, real_enqueue = writer.write_events, dispatch.enqueue
+        real_write, real_wake = writer.write_events, dispatch.wake
         probe = self
 
         def write_events(pending):
@@ -72,14 +72,14 @@ class EmitProbe:
             probe._pending.append(elapsed)
             return events
 
-        def enqueue(delivery_ids):
+        def wake(deliveries):
             started = time.perf_counter()
-            sent = real_enqueue(delivery_ids)
+            sent = real_wake(deliveries)
             write = probe._pending.pop() if probe._pending else 0.0
-            probe.samples.append((write, time.perf_counter() - started, len(delivery_ids)))
+            probe.samples.append((write, time.perf_counter() - started, len(deliveries)))
             return sent
 
-        writer.write_events, dispatch.enqueue = write_events, enqueue
+        writer.write_events, dispatch.wake = write_events, wake
         self._installed = True
 
     def reset(self) -> None:

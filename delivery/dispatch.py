@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
+from delivery import drain
 from delivery.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -81,5 +82,27 @@ def enqueue_retries(countdowns: dict[str, float]) -> None:
         logger.warning("Could not enqueue retries (%s); the sweeper will find them.", exc)
 
 
-def enqueue_after_commit(delivery_ids: list[str]) -> None:
-    transaction.on_commit(lambda: enqueue(delivery_ids))
+def wake(deliveries: dict[str, str | None]) -> int:
+    """The on-commit wake-up for a change's new deliveries (delivery id -> webhook id): a lone
+    delivery through its subscription's drain (delivery/drain.py), which takes along whatever
+    else of that subscription is due; several as batches. Returns how many were handed over."""
+    if len(deliveries) != 1:
+        return enqueue(list(deliveries))
+    ((delivery_id, webhook_id),) = deliveries.items()
+    if webhook_id is None:
+        return enqueue([delivery_id])
+    from delivery.tasks import drain_webhook
+
+    try:
+        if drain.raise_wake_flag(webhook_id):
+            drain_webhook.apply_async(args=[webhook_id], retry=True, retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper will catch up
+        logger.warning("Could not wake the drain of %s (%s); the sweeper will retry.",
+                       webhook_id, exc)
+        return 0
+    return 1
+
+
+def enqueue_after_commit(deliveries: list[Delivery]) -> None:
+    pending = {d.id: d.webhook_id for d in deliveries}
+    transaction.on_commit(lambda: wake(pending))

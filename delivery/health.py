@@ -17,20 +17,31 @@ from delivery.models import WebhookHealth
 logger = logging.getLogger(__name__)
 # How stale `last_success_date` may get, in seconds, to spare a write per delivery.
 SUCCESS_DATE_RESOLUTION = 10
+# Webhooks this process has seen a health row for; rows go only with their webhook, so this
+# spares the existence check on every success.
+_has_row: set[str] = set()
 
 
-def record_success(webhook_id: str, now) -> None:
-    """One conditional UPDATE: a healthy, hot subscription's row is rewritten at most every
-    few seconds instead of locked on every delivery."""
-    updated = WebhookHealth.objects.filter(
+def record_successes(webhook_ids: set[str], now) -> None:
+    """One conditional UPDATE for all of them: a healthy, hot subscription's row is rewritten
+    at most every few seconds instead of locked on every delivery."""
+    webhook_ids = {w for w in webhook_ids if w}
+    if not webhook_ids:
+        return
+    WebhookHealth.objects.filter(
         Q(consecutive_failures__gt=0) | Q(last_success_date__isnull=True)
         | Q(last_success_date__lt=now - timedelta(seconds=SUCCESS_DATE_RESOLUTION)),
-        webhook_id=webhook_id,
+        webhook_id__in=webhook_ids,
     ).update(consecutive_failures=0, failing_since=None, last_success_date=now)
-    if not updated and not WebhookHealth.objects.filter(webhook_id=webhook_id).exists():
-        WebhookHealth.objects.get_or_create(
-            webhook_id=webhook_id, defaults={"last_success_date": now}
+    unknown = webhook_ids - _has_row
+    if unknown:
+        have = set(WebhookHealth.objects.filter(webhook_id__in=unknown)
+                   .values_list("webhook_id", flat=True))
+        WebhookHealth.objects.bulk_create(
+            [WebhookHealth(webhook_id=w, last_success_date=now) for w in unknown - have],
+            ignore_conflicts=True,
         )
+        _has_row.update(unknown)
 
 
 def record_failure(webhook, now, count: int = 1) -> bool:

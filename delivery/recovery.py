@@ -60,9 +60,11 @@ def recover_batch(webhook_id: str, since: str, until: str | None, after: list | 
     if not batch:
         return 0
     now = timezone.now()
+    recovered = []
     for original in batch:
-        (new,) = create_deliveries([(original.event, webhook)], now=now, redelivery_of=original)
-        enqueue_after_commit([new.id])
+        recovered += create_deliveries([(original.event, webhook)], now=now,
+                                       redelivery_of=original)
+    enqueue_after_commit(recovered)
     last = batch[-1].event
     if len(batch) == settings.WEBHOOK_BATCH_SIZE:
         from delivery.tasks import recover_deliveries

@@ -22,5 +22,5 @@ def redeliver(delivery: Delivery) -> Delivery:
     (new,) = create_deliveries(
         [(delivery.event, webhook)], now=timezone.now(), redelivery_of=delivery
     )
-    enqueue_after_commit([new.id])
+    enqueue_after_commit([new])
     return new

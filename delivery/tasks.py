@@ -7,7 +7,6 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from datetime import timedelta
 
 from celery import shared_task
@@ -15,11 +14,13 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
+from delivery import drain
+from delivery.dispatch import PUBLISH_RETRY, enqueue, enqueue_retries
 from delivery.http import SendResult, get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
-from delivery.throttle import host_slot, mark_slow
+from delivery.throttle import endpoint_slots, mark_slow
 from delivery.tries import ClaimedTry, claim_tries, lease_seconds, record_tries
 from webhooks_project import __version__
 
@@ -49,7 +50,7 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
     url = Delivery.objects.filter(pk=delivery_id).values_list("url", flat=True).first()
     if url is None:
         return None
-    with host_slot(url, lease_seconds()) as allowed:
+    with endpoint_slots({delivery_id: url}, lease_seconds()) as allowed:
         if not allowed:
             # The host already has its share of worker threads: wait without using a try.
             raise self.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE)
@@ -67,7 +68,8 @@ def _send(claim: ClaimedTry) -> tuple[ClaimedTry, SendResult, dict, object]:
         excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
         allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
     )
-    if result.status_code is None and "timeout" in result.error.lower():
+    timed_out = result.status_code is None and "timeout" in result.error.lower()
+    if timed_out or result.duration_ms > settings.WEBHOOK_SLOW_RESPONSE_SECONDS * 1000:
         mark_slow(claim.url)
     return claim, result, _recordable(headers), started_at
 
@@ -126,18 +128,48 @@ def deliver_batch(self, delivery_ids: list[str]) -> int:
     """Several deliveries (a fan-out) in one task: one claim transaction, the POSTs side by
     side, one record transaction. Each delivery keeps its own tries and record; its retries go
     out one by one, as deliver_webhook on the retry queue."""
-    from delivery.dispatch import enqueue_retries
-
-    policy = RetryPolicy.from_settings(settings)
     urls = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("id", "url"))
-    with ExitStack() as slots:
-        allowed, waiting = [], []
-        for delivery_id, url in urls.items():
-            ok = slots.enter_context(host_slot(url, lease_seconds()))
-            (allowed if ok else waiting).append(delivery_id)
-        # Hosts already at their share of threads: those deliveries wait without using a try.
-        enqueue_retries({d: random.uniform(0.5, 2.0) for d in waiting})
-        claims = _claim(self, allowed, policy) if allowed else []
+    return _deliver(self, urls)
+
+
+@shared_task(bind=True, name="delivery.tasks.drain_webhook", acks_late=True,
+             max_retries=None, ignore_result=True)
+def drain_webhook(self, webhook_id: str) -> int:
+    """One batch of a subscription's waiting first tries (see delivery/drain.py); queues the
+    next batch while a full one goes out, until none is left."""
+    drain.lower_wake_flag(webhook_id)
+    size = max(1, settings.WEBHOOK_DELIVERY_BATCH_SIZE)
+    waiting = drain.due_first_tries(webhook_id, size)
+    if not waiting:
+        return 0
+    batch = dict(list(waiting.items())[:drain.batch_size_for(waiting)])
+
+    def next_batch() -> None:
+        if len(waiting) > len(batch) or len(waiting) == size:
+            # More are waiting: the next batch is claimed while this one is out. A slow host's
+            # next batch waits a moment, as its in-flight limit would make it wait anyway.
+            countdown = 0 if len(batch) == len(waiting) else random.uniform(0.5, 1.0)
+            drain_webhook.apply_async(args=[webhook_id], countdown=countdown,
+                                      retry=True, retry_policy=PUBLISH_RETRY)
+
+    return _deliver(self, batch, after_claim=next_batch)
+
+
+def _deliver(task, urls: dict[str, str], after_claim=None) -> int:
+    """Claims, POSTs side by side and records these deliveries (id -> URL); `after_claim` runs
+    once the claim is committed, before the POSTs."""
+    policy = RetryPolicy.from_settings(settings)
+    with endpoint_slots(urls, lease_seconds()) as slots:
+        allowed = [d for d in urls if d in slots]
+        waiting = [d for d in urls if d not in slots]
+        if waiting:
+            # Endpoints already at their share of threads: those wait without using a try.
+            pause = random.uniform(0.5, 2.0)
+            drain.postpone(waiting, pause)
+            enqueue_retries(dict.fromkeys(waiting, pause))
+        claims = _claim(task, allowed, policy) if allowed else []
+        if after_claim is not None:
+            after_claim()
         sent = list(_pool().map(_send, claims))
     outcomes = record_tries(sent, policy) if sent else {}
     for claim, result, *_ in sent:
@@ -150,8 +182,6 @@ def deliver_batch(self, delivery_ids: list[str]) -> int:
 def sweep_deliveries(batch_size: int = 500) -> int:
     """Re-enqueue pending deliveries whose task was lost (broker down at commit, Redis
     restarted, worker killed): the database says they are due and nobody took them."""
-    from delivery.dispatch import enqueue
-
     cutoff = timezone.now() - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE)
     due = list(
         Delivery.objects.filter(status=DeliveryStatus.PENDING, next_try_at__lte=cutoff)

@@ -1,10 +1,11 @@
-"""At most N tries in flight to a SLOW destination host, counted in Redis across every worker.
+"""At most N tries in flight to a SLOW endpoint, counted in Redis across every worker.
 
 Without it a few receivers that hang until the read timeout would hold every worker thread and
-starve healthy receivers. A host is marked slow for a while when a try to it times out; only
-then is it limited, so a fast receiver can take as many deliveries at once as there are
-threads. A try over the limit is put back for a moment without using a try. If Redis cannot be
-asked, tries go ahead: the limit protects throughput, not correctness.
+starve healthy receivers. An endpoint (scheme, host, port and path of a URL) is marked slow for a
+while when a try to it times out or takes longer than WEBHOOK_SLOW_RESPONSE_SECONDS; only then
+is it limited, so a fast receiver can take as many deliveries at once as there are threads. A try
+over the limit is put back for a moment without using a try. If Redis cannot be asked, tries go
+ahead: the limit protects throughput, not correctness.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -21,11 +23,11 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 _client: redis.Redis | None = None
-# How long a host that timed out stays limited; every new timeout starts the span again.
+# How long a slow endpoint stays limited; every new slow try starts the span again.
 SLOW_FOR_SECONDS = 300
 
 
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
     global _client
     if _client is None:
         _client = redis.Redis.from_url(
@@ -34,48 +36,76 @@ def _redis() -> redis.Redis:
     return _client
 
 
-def _host(url: str) -> str:
+def _endpoint(url: str) -> str:
+    # Per path, not per host: one slow endpoint must not limit its host's fast ones.
     parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or parts.scheme}"
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
 
 
 def mark_slow(url: str) -> None:
     try:
-        _redis().set(f"webhooks:slow:{_host(url)}", 1, ex=SLOW_FOR_SECONDS)
+        redis_client().set(f"webhooks:slow:{_endpoint(url)}", 1, ex=SLOW_FOR_SECONDS)
     except redis.RedisError:
         pass
 
 
+def endpoint_is_slow(url: str) -> bool:
+    try:
+        return bool(redis_client().exists(f"webhooks:slow:{_endpoint(url)}"))
+    except redis.RedisError:
+        return False
+
+
 @contextmanager
-def host_slot(url: str, ttl_seconds: float) -> Iterator[bool]:
-    """Yields True with a slot held for the URL's host, False when the host is at its limit.
+def endpoint_slots(urls: dict[str, str], ttl_seconds: float) -> Iterator[set[str]]:
+    """Takes in-flight slots for deliveries (id -> URL); yields the ids allowed to go now, which
+    is all of them except those over a slow endpoint's limit. One Redis round trip to take the
+    slots, one to give them back.
 
     Slots are members of a sorted set scored by when they were taken; a slot older than the
     longest a try can take is dropped, so a worker killed while holding one cannot leak it.
     """
-    limit = settings.WEBHOOK_MAX_INFLIGHT_PER_HOST
-    if limit <= 0:
-        yield True
+    limit = settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+    if limit <= 0 or not urls:
+        yield set(urls)
         return
-    host, token, now = _host(url), uuid.uuid4().hex, time.time()
-    key = f"webhooks:inflight:{host}"
+    by_endpoint: dict[str, list[str]] = defaultdict(list)
+    for delivery_id, url in urls.items():
+        by_endpoint[_endpoint(url)].append(delivery_id)
+    allowed, taken, now = set(), {}, time.time()
     try:
-        pipe = _redis().pipeline()
-        pipe.zremrangebyscore(key, 0, now - ttl_seconds)
-        pipe.zadd(key, {token: now})
-        pipe.zcard(key)
-        pipe.expire(key, int(ttl_seconds) + 1)
-        pipe.exists(f"webhooks:slow:{host}")
+        pipe = redis_client().pipeline(transaction=False)
+        for endpoint, ids in by_endpoint.items():
+            key = f"webhooks:inflight:{endpoint}"
+            taken[key] = [uuid.uuid4().hex for _ in ids]
+            pipe.zremrangebyscore(key, 0, now - ttl_seconds)
+            pipe.zadd(key, dict.fromkeys(taken[key], now))
+            pipe.zcard(key)
+            pipe.expire(key, int(ttl_seconds) + 1)
+            pipe.exists(f"webhooks:slow:{endpoint}")
         results = pipe.execute()
-        count, slow = results[2], results[4]
+        refused = redis_client().pipeline(transaction=False)
+        for number, (key, ids) in enumerate(zip(taken, by_endpoint.values(), strict=True)):
+            count, slow = results[5 * number + 2], results[5 * number + 4]
+            room = len(ids) if not slow else max(0, limit - (count - len(ids)))
+            allowed.update(ids[:room])
+            if room < len(ids):
+                # Refused tries give their slots back at once; they are not in flight.
+                refused.zrem(key, *taken[key][room:])
+                taken[key] = taken[key][:room]
+        if len(refused):
+            refused.execute()
     except redis.RedisError as exc:
         logger.debug("in-flight limit not checked (%s)", exc)
-        yield True
-        return
+        allowed = set(urls)
     try:
-        yield not slow or count <= limit
+        yield allowed
     finally:
         try:
-            _redis().zrem(key, token)
+            pipe = redis_client().pipeline(transaction=False)
+            for key, tokens in taken.items():
+                if tokens:
+                    pipe.zrem(key, *tokens)
+            pipe.execute()
         except redis.RedisError:
             pass

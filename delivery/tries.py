@@ -167,8 +167,7 @@ def record_tries(
         deliveries.values(),
         ["last_status_code", "last_error", "status", "completed_date", "next_try_at"],
     )
-    for webhook_id in succeeded:
-        health.record_success(webhook_id, now)
+    health.record_successes(succeeded, now)
     for webhooks in failed.values():
         health.record_failure(webhooks[0], now, count=len(webhooks))
     if gone:

@@ -50,5 +50,5 @@ def write_events(pending: list[PendingEvent]) -> list[Event]:
         now=timezone.now(),
     )
     if deliveries:
-        enqueue_after_commit([d.id for d in deliveries])
+        enqueue_after_commit(deliveries)
     return events

@@ -157,5 +157,5 @@ def send_test(webhook: Webhook):
     )
     event.save()
     (delivery,) = create_deliveries([(event, webhook)], now=timezone.now())
-    enqueue_after_commit([delivery.id])
+    enqueue_after_commit([delivery])
     return delivery

@@ -164,9 +164,11 @@ WEBHOOK_SECRET_ROTATION_GRACE = env.int("WEBHOOK_SECRET_ROTATION_GRACE", default
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 # How long past its timeouts a try may still be running before the sweeper takes it for lost.
 WEBHOOK_TRY_LEASE_MARGIN = env.float("WEBHOOK_TRY_LEASE_MARGIN", default=30.0)
-# At most this many tries in flight to one host at once, so hanging receivers cannot take
-# every worker thread; tries over the limit wait a moment without using up a try.
-WEBHOOK_MAX_INFLIGHT_PER_HOST = env.int("WEBHOOK_MAX_INFLIGHT_PER_HOST", default=4)
+# At most this many tries in flight to a slow host at once, so hanging receivers cannot take
+# every worker thread; tries over the limit wait a moment without using up a try. A host is slow
+# for 5 minutes after a try to it timed out or took longer than WEBHOOK_SLOW_RESPONSE_SECONDS.
+WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT = env.int("WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT", default=4)
+WEBHOOK_SLOW_RESPONSE_SECONDS = env.float("WEBHOOK_SLOW_RESPONSE_SECONDS", default=1.0)
 # Auto-disable: a subscription whose deliveries have all failed for this long, and at least
 # this many in a row, is disabled and its organization's Admins are emailed.
 WEBHOOK_AUTO_DISABLE_AFTER = env.float("WEBHOOK_AUTO_DISABLE_AFTER", default=5 * 24 * 3600)
@@ -175,10 +177,11 @@ WEBHOOK_AUTO_DISABLE_MIN_FAILURES = env.int("WEBHOOK_AUTO_DISABLE_MIN_FAILURES",
 WEBHOOK_RETENTION_SUCCEEDED_DAYS = env.float("WEBHOOK_RETENTION_SUCCEEDED_DAYS", default=14)
 WEBHOOK_RETENTION_FAILED_DAYS = env.float("WEBHOOK_RETENTION_FAILED_DAYS", default=60)
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
-# A fan-out's deliveries go to the workers in tasks of up to this many (1: one task each); a
-# batch task POSTs them side by side on up to WEBHOOK_BATCH_CONCURRENCY threads per worker.
+# A fan-out's deliveries go to the workers in tasks of up to this many (1: one task each), and a
+# subscription's stream is drained in batches of this many; a batch task POSTs them side by
+# side on up to WEBHOOK_BATCH_CONCURRENCY threads per worker process.
 WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=25)
-WEBHOOK_BATCH_CONCURRENCY = env.int("WEBHOOK_BATCH_CONCURRENCY", default=16)
+WEBHOOK_BATCH_CONCURRENCY = env.int("WEBHOOK_BATCH_CONCURRENCY", default=32)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
 INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)

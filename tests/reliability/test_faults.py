@@ -170,7 +170,7 @@ def test_slow_receivers_do_not_starve_healthy_ones(stack):
     for receiver in [*slow, healthy]:
         receiver.__enter__()
     try:
-        stack.worker(concurrency=16, WEBHOOK_MAX_INFLIGHT_PER_HOST=2, WEBHOOK_READ_TIMEOUT=5)
+        stack.worker(concurrency=16, WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT=2, WEBHOOK_READ_TIMEOUT=5)
         organization, _ = org_with_admin()
         slow_hooks = [create_webhook(organization, {"url": r.url, "triggers": ["TaskReady"]})[0]
                       for r in slow]

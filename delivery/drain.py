@@ -1,0 +1,79 @@
+"""Coalescing a subscription's stream of deliveries into batches.
+
+A change that creates one delivery (the common case: one event, one matching subscription) does
+not publish a task of its own. It raises its subscription's wake flag in Redis, and only the
+change that raises it publishes `drain_webhook`. That task lowers the flag first, then takes the
+subscription's due first tries in batches, each batch claimed in one transaction, POSTed side by
+side and recorded in one, so a busy subscription costs a few tasks and transactions per hundred
+deliveries instead of two transactions and a task each.
+
+Why nothing is missed: a raised flag always means a published drain that has not started yet.
+A delivery committed before that drain starts is therefore found by it; one committed after it
+started raises the flag again and publishes the next drain. A flag whose task got lost (Redis
+restarted between the two steps) expires after WAKE_FLAG_SECONDS, and the sweeper re-enqueues
+whatever stayed due meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from delivery.models import Delivery, DeliveryStatus
+from delivery.throttle import endpoint_is_slow, redis_client
+
+logger = logging.getLogger(__name__)
+WAKE_FLAG_SECONDS = 30
+
+
+def _flag(webhook_id: str) -> str:
+    return f"webhooks:drain:{webhook_id}"
+
+
+def raise_wake_flag(webhook_id: str) -> bool:
+    """True when this caller raised the flag and must publish the drain; False when a drain is
+    already on its way. Raises redis.RedisError when Redis cannot be asked."""
+    return bool(redis_client().set(_flag(webhook_id), 1, nx=True, ex=WAKE_FLAG_SECONDS))
+
+
+def lower_wake_flag(webhook_id: str) -> None:
+    try:
+        redis_client().delete(_flag(webhook_id))
+    except redis.RedisError as exc:
+        # Harmless: the flag expires, and until then the sweeper covers new deliveries.
+        logger.warning("drain flag of %s not lowered (%s)", webhook_id, exc)
+
+
+def due_first_tries(webhook_id: str, limit: int) -> dict[str, str]:
+    """Delivery id -> URL of up to `limit` of the subscription's deliveries waiting for their
+    first try, oldest first. A read only: the claim re-checks each under its row lock."""
+    rows = (
+        Delivery.objects.filter(
+            webhook_id=webhook_id, status=DeliveryStatus.PENDING, tries=0,
+            next_try_at__lte=timezone.now(),
+        )
+        .order_by("created_date", "id")
+        .values_list("id", "url")[:limit]
+    )
+    return dict(rows)
+
+
+def batch_size_for(urls: dict[str, str]) -> int:
+    """An endpoint known to be slow gets no more deliveries at once than its in-flight limit,
+    so its batch cannot hold many POST threads; any other a full batch."""
+    limit = settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+    if limit > 0 and urls and endpoint_is_slow(next(iter(urls.values()))):
+        return limit
+    return len(urls)
+
+
+def postpone(delivery_ids: list[str], seconds: float) -> None:
+    """Moves first tries that found their endpoint at its limit out of the drain's way (they are
+    not due again until their retry-queue task runs); no try is used."""
+    Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
+        next_try_at=timezone.now() + timedelta(seconds=seconds)
+    )

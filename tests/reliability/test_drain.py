@@ -1,0 +1,77 @@
+"""A subscription's stream of lone deliveries is coalesced: one drain task is published for
+many changes, and it delivers them in batches, each delivery with its own try and record."""
+
+import base64
+import json
+import math
+
+import pytest
+from django.conf import settings
+
+from delivery import drain
+from delivery.dispatch import wake
+from delivery.models import Delivery, DeliveryStatus
+from subscriptions.services import create_webhook, send_test
+from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.plugin import session_redis
+
+pytestmark = pytest.mark.integration
+
+
+def _drains_queued_for(webhook_id: str) -> int:
+    """drain_webhook messages for this webhook waiting in the first-try queue (no worker runs)."""
+    count = 0
+    for raw in drain.redis_client().lrange("webhooks", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] != "delivery.tasks.drain_webhook":
+            continue
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        count += args == [webhook_id]
+    return count
+
+
+def _webhook(url: str):
+    organization, membership = org_with_admin()
+    return create_webhook(organization, {"url": url, "triggers": ["TaskReady"]},
+                          actor=membership.user)[0]
+
+
+def test_one_drain_is_woken_until_it_starts(stack):
+    webhook = _webhook("http://127.0.0.1:9/hook")
+    assert wake({"d1": webhook.id}) == 1
+    assert wake({"d2": webhook.id}) == 1
+    assert _drains_queued_for(webhook.id) == 1
+    # The drain lowers the flag when it starts: a change committed after that wakes another.
+    drain.lower_wake_flag(webhook.id)
+    wake({"d3": webhook.id})
+    assert _drains_queued_for(webhook.id) == 2
+
+
+def test_a_stream_of_lone_deliveries_goes_out_in_batches(stack, receiver):
+    webhook = _webhook(receiver.url)
+    count = 60
+    ids = [send_test(webhook).id for _ in range(count)]
+    assert _drains_queued_for(webhook.id) == 1
+    stack.worker(concurrency=4)
+    received = receiver.wait_for(count, timeout=30)
+    assert len({r.headers["webhook-id"] for r in received}) == count
+    deliveries = [wait_for_delivery(d, DeliveryStatus.SUCCEEDED) for d in ids]
+    assert all(d.tries == 1 for d in deliveries)
+    assert all(d.attempts.count() == 1 for d in deliveries)
+    # Each batch is claimed in one transaction, which stamps its deliveries' last try.
+    batches = {d.last_try_at for d in deliveries}
+    assert len(batches) == math.ceil(count / settings.WEBHOOK_DELIVERY_BATCH_SIZE)
+
+
+def test_without_redis_a_lone_delivery_waits_for_the_sweeper(stack, receiver):
+    webhook = _webhook(receiver.url)
+    session_redis().stop()
+    try:
+        delivery = send_test(webhook)
+    finally:
+        session_redis().start()
+    assert Delivery.objects.get(pk=delivery.id).status == DeliveryStatus.PENDING
+    stack.worker()
+    stack.beat()
+    (request,) = receiver.wait_for(1, timeout=30)
+    assert request.headers["webhook-id"] == delivery.event_id
