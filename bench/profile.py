@@ -14,7 +14,7 @@ STAGES = [
     ("all SQL, BEGIN and COMMIT included", "CursorWrapper.execute"),
     ("WebhookSender.send (HTTP)", "WebhookSender.send"),
     ("build_headers (signing)", "build_headers"),
-    ("host_slot (Redis)", "host_slot"),
+    ("endpoint_slot (Redis)", "endpoint_slot"),
     ("logging", "logging/__init__"),
     ("celery/kombu outside the task", None),
 ]
@@ -107,12 +107,14 @@ def _short(frame: str) -> str:
 
 def query_counts(fanout_scenario, stream_scenario, consumers) -> dict:
     """Queries in the emitting request (fan-out of 50, and 1) and in one delivery's task."""
+    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from bench.scenarios import emit
     from delivery.models import Delivery, DeliveryStatus
-    from delivery.tasks import deliver_webhook
+    from delivery.publisher import publisher
+    from delivery.tasks import deliver_webhook, drain_webhook
 
     counts = {}
     consumers.pause()
@@ -128,8 +130,17 @@ def query_counts(fanout_scenario, stream_scenario, consumers) -> dict:
         if pending is not None:
             with CaptureQueriesContext(connection) as captured:
                 deliver_webhook.run(pending.id)
-            counts["one delivery task (claim + POST + record)"] = len(captured.captured_queries)
-            counts["one delivery task: statements"] = [
+            counts["one delivery on its own (a retry, or woken by the sweeper)"] = len(
+                captured.captured_queries)
+            batch = settings.WEBHOOK_DELIVERY_BATCH_SIZE
+            for number in range(batch):
+                emit(stream_scenario, number)
+            publisher.flush()
+            with CaptureQueriesContext(connection) as captured:
+                drain_webhook.run(pending.webhook_id)
+            counts[f"one drain batch of {batch} deliveries (claim + POSTs + record)"] = len(
+                captured.captured_queries)
+            counts["one drain batch: statements"] = [
                 q["sql"][:120] for q in captured.captured_queries]
     finally:
         consumers.resume()

@@ -114,7 +114,7 @@ def markdown(results: dict, summary: dict) -> str:
     for name, check in summary["checks"].items():
         lines.append(f"| {name} | {check['value']} | {'yes' if check['met'] else 'NO'} |")
     lines += ["", "Emitting-request detail (median per event, milliseconds):", "",
-              "| scenario | write_events per sub | enqueue per sub | webhook part per event |",
+              "| scenario | write_events per sub | wake-up hand-over per sub | webhook part per event |",
               "| --- | --- | --- | --- |"]
     for key, scenario in results["scenarios"].items():
         emit = scenario["runs"][0]["emit"]
@@ -125,9 +125,9 @@ def markdown(results: dict, summary: dict) -> str:
         for what, count in results["queries"].items():
             if isinstance(count, int):
                 lines.append(f"| {what} | {count} |")
-        statements = results["queries"].get("one delivery task: statements", [])
+        statements = results["queries"].get("one drain batch: statements", [])
         if statements:
-            lines += ["", "One delivery task's statements:", "", "```", *statements, "```"]
+            lines += ["", "One drain batch's statements:", "", "```", *statements, "```"]
     if results.get("profile"):
         lines += ["", "## Profile", "", "```", results["profile"].rstrip(), "```"]
     return "\n".join(lines) + "\n"

@@ -9,8 +9,8 @@ Each measurement has two phases:
   run, and each delivery's latency is its arrival at the receiver minus its event's commit.
 
 The emitting request's cost on webhooks is timed around `events.writer.write_events` (render,
-outbox rows, matching, Delivery rows) and `delivery.dispatch.wake` (the on-commit wake-up):
-the wrappers only time and call through.
+outbox rows, matching, Delivery rows) and `delivery.dispatch.hand_over` (the on-commit hand-over
+of the wake-up to the publisher thread): the wrappers only time and call through.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from accounts.services import add_member, create_organization
 from bench.procs import ReceiverProcess
 from datasets.services import create_data_set, create_record
 from delivery.models import Delivery, DeliveryStatus
+from delivery.publisher import publisher
 
 FIRST_TRY_QUEUE = "webhooks"
 BODY = (b'{"id":"xxxxxxxxxxxxxxxxxxxxxx","createdDate":"2026-01-01T00:00:00.000Z","data":'
@@ -52,7 +53,7 @@ class EmitProbe:
     def install(self) -> None:
         if self._installed:
             return
-        real_write, real_wake = writer.write_events, dispatch.wake
+        real_write, real_hand_over = writer.write_events, dispatch.hand_over
         probe = self
 
         def write_events(pending):
@@ -72,14 +73,13 @@ class EmitProbe:
             probe._pending.append(elapsed)
             return events
 
-        def wake(deliveries):
+        def hand_over(deliveries):
             started = time.perf_counter()
-            sent = real_wake(deliveries)
+            real_hand_over(deliveries)
             write = probe._pending.pop() if probe._pending else 0.0
             probe.samples.append((write, time.perf_counter() - started, len(deliveries)))
-            return sent
 
-        writer.write_events, dispatch.wake = write_events, wake
+        writer.write_events, dispatch.hand_over = write_events, hand_over
         self._installed = True
 
     def reset(self) -> None:
@@ -248,6 +248,7 @@ class Harness:
             emit(scenario, number)
         emit_seconds = time.perf_counter() - emit_started
         emit_cost = self.probe.per_subscription_ms()
+        publisher.flush()
         started = time.time()
         self.consumers.resume()
         complete = self.receiver.wait_for(scenario.deliveries, self.timeout)

@@ -6,6 +6,7 @@ the task when the change commits, the delivery stays pending and the sweeper enq
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 
@@ -14,6 +15,8 @@ from django.db import transaction
 
 from delivery import drain
 from delivery.models import Delivery
+from delivery.publisher import publisher
+from webhooks_project.inserts import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,8 @@ def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = 
         )
         for event, webhook in pairs
     ]
-    return Delivery.objects.bulk_create(deliveries)
+    insert_rows(Delivery, deliveries)
+    return deliveries
 
 
 def enqueue(delivery_ids: list[str]) -> int:
@@ -103,6 +107,12 @@ def wake(deliveries: dict[str, str | None]) -> int:
     return 1
 
 
+def hand_over(deliveries: dict[str, str | None]) -> None:
+    """What the committing request itself spends on waking the workers: the wake-up runs on
+    this process's publisher thread (delivery/publisher.py)."""
+    publisher.submit(functools.partial(wake, deliveries))
+
+
 def enqueue_after_commit(deliveries: list[Delivery]) -> None:
     pending = {d.id: d.webhook_id for d in deliveries}
-    transaction.on_commit(lambda: wake(pending))
+    transaction.on_commit(lambda: hand_over(pending))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from events.models import Event
 from events.outbox import PendingEvent
 from webhooks_project.ids import new_muid
+from webhooks_project.inserts import insert_rows
 from webhooks_project.timefmt import iso_ms
 
 
@@ -43,7 +44,7 @@ def write_events(pending: list[PendingEvent]) -> list[Event]:
     from subscriptions.matching import match_subscriptions
 
     events = [build_event(p) for p in pending]
-    Event.objects.bulk_create(events)
+    insert_rows(Event, events)
     matches = match_subscriptions(events)
     deliveries = create_deliveries(
         [(event, webhook) for event in events for webhook in matches.get(event.id, [])],

@@ -165,3 +165,16 @@ def test_a_fan_out_batch_keeps_each_deliverys_own_tries_and_record(worker):
         ids = {r.headers["webhook-id"] for rec in (ok, flaky, gone, down) for r in rec.requests}
         assert len(ids) == 1
         assert len(ok.requests) == 3 and len(down.requests) == 3
+
+
+def test_a_slow_answer_marks_the_endpoint_slow_and_a_fast_one_does_not(
+    webhook_and_secret, receiver
+):
+    from delivery.throttle import endpoint_is_slow
+
+    webhook, _ = webhook_and_secret
+    wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
+    assert not endpoint_is_slow(webhook.url)
+    receiver.reply_with(Reply(200, delay=1.3))  # WEBHOOK_SLOW_RESPONSE_SECONDS is 1
+    wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
+    assert endpoint_is_slow(webhook.url)

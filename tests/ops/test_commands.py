@@ -74,14 +74,14 @@ def test_replay_by_webhook_and_disabled_subscriptions(organization):
     for webhook in (mine, other, disabled):
         failed(webhook, 1)
     since = START.date().isoformat()
-    out, _ = run("replay", "--since", since, "--webhook", mine.pk)
+    out, _ = run("replay", "--since", since, f"--webhook={mine.pk}")
     assert "Redelivered 1 failed deliveries" in out
     assert Delivery.objects.filter(redelivery_of__webhook=mine).count() == 1
     out, _ = run("replay", "--since", since)
     assert "Redelivered 1 failed deliveries" in out  # other's; the disabled one is left
     assert not Delivery.objects.filter(redelivery_of__webhook=disabled).exists()
     with pytest.raises(CommandError, match="disabled"):
-        run("replay", "--since", since, "--webhook", disabled.pk)
+        run("replay", "--since", since, f"--webhook={disabled.pk}")
     with pytest.raises(CommandError, match="No webhook"):
         run("replay", "--since", since, "--webhook", "nope")
     with pytest.raises(CommandError, match="ISO-8601"):
@@ -117,7 +117,7 @@ def test_prune_deletes_what_is_past_retention(organization, settings):
 
 def test_rotate_secret_prints_the_new_secret_once(organization):
     webhook = make_webhook(organization)
-    out, err = run("rotate_secret", webhook.pk, "--grace", "600")
+    out, err = run("rotate_secret", "--grace", "600", "--", webhook.pk)
     secret = out.strip()
     assert secret.startswith("whsec_") and secret != "whsec_" + "A" * 44
     assert "600 seconds" in err and secret not in err

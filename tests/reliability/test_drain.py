@@ -11,6 +11,7 @@ from django.conf import settings
 from delivery import drain
 from delivery.dispatch import wake
 from delivery.models import Delivery, DeliveryStatus
+from delivery.publisher import publisher
 from subscriptions.services import create_webhook, send_test
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.plugin import session_redis
@@ -51,6 +52,7 @@ def test_a_stream_of_lone_deliveries_goes_out_in_batches(stack, receiver):
     webhook = _webhook(receiver.url)
     count = 60
     ids = [send_test(webhook).id for _ in range(count)]
+    publisher.flush()
     assert _drains_queued_for(webhook.id) == 1
     stack.worker(concurrency=4)
     received = receiver.wait_for(count, timeout=30)
@@ -68,6 +70,7 @@ def test_without_redis_a_lone_delivery_waits_for_the_sweeper(stack, receiver):
     session_redis().stop()
     try:
         delivery = send_test(webhook)
+        publisher.flush()
     finally:
         session_redis().start()
     assert Delivery.objects.get(pk=delivery.id).status == DeliveryStatus.PENDING

@@ -34,3 +34,12 @@ def test_a_slow_endpoint_gets_its_limit_and_its_neighbours_are_not_limited(base)
     # ...until they are given back; refused tries never held one.
     with endpoint_slots({"x": f"{base}/slow"}, 30) as more:
         assert more == {"x"}
+
+
+def test_a_drain_takes_only_the_limit_from_a_slow_endpoint(base):
+    from delivery.drain import batch_size_for
+
+    urls = {f"d{n}": f"{base}/hook" for n in range(25)}
+    assert batch_size_for(urls) == 25
+    mark_slow(f"{base}/hook")
+    assert batch_size_for(urls) == settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
