@@ -114,7 +114,8 @@ def markdown(results: dict, summary: dict) -> str:
     for name, check in summary["checks"].items():
         lines.append(f"| {name} | {check['value']} | {'yes' if check['met'] else 'NO'} |")
     lines += ["", "Emitting-request detail (median per event, milliseconds):", "",
-              "| scenario | write_events per sub | wake-up hand-over per sub | webhook part per event |",
+              "| scenario | write_events per sub | wake-up hand-over per sub "
+              "| webhook part per event |",
               "| --- | --- | --- | --- |"]
     for key, scenario in results["scenarios"].items():
         emit = scenario["runs"][0]["emit"]

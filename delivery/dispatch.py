@@ -27,14 +27,15 @@ PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "i
 
 def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None
                       ) -> list[Delivery]:
+    """One pending Delivery per (event, webhook or matching.Subscriber) pair."""
     deliveries = [
         Delivery(
-            event=event,
-            webhook=webhook,
+            event_id=event.id,
+            webhook_id=webhook.id,
             organization_id=event.organization_id,
             url=webhook.url,
             next_try_at=now,
-            redelivery_of=redelivery_of,
+            redelivery_of_id=redelivery_of.id if redelivery_of else None,
         )
         for event, webhook in pairs
     ]
