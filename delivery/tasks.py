@@ -146,7 +146,7 @@ def drain_webhook(self, webhook_id: str) -> int:
 
     def next_batch() -> None:
         if len(waiting) > len(batch) or len(waiting) == size:
-            # More are waiting: the next batch is claimed while this one is out. A slow host's
+            # More are waiting: the next batch is claimed while this one is out. A slow endpoint's
             # next batch waits a moment, as its in-flight limit would make it wait anyway.
             countdown = 0 if len(batch) == len(waiting) else random.uniform(0.5, 1.0)
             drain_webhook.apply_async(args=[webhook_id], countdown=countdown,

@@ -36,6 +36,9 @@ def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
         for obj in objs
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(_insert_sql(model, alias), rows)
+        if len(rows) == 1:
+            cursor.execute(_insert_sql(model, alias), rows[0])
+        else:
+            cursor.executemany(_insert_sql(model, alias), rows)
     for obj in objs:
         obj._state.adding, obj._state.db = False, alias
