@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         raise Deadline(f"the run passed its deadline of {args.max_seconds} s")
 
     signal.signal(signal.SIGALRM, on_alarm)
+    # Stopped from outside: unwind through the finally below, which stops every child process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.alarm(args.max_seconds)
     config = PoolConfig(args.workers, args.pool, args.concurrency, args.prefetch)
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))

@@ -144,32 +144,37 @@ def drain_webhook(self, webhook_id: str) -> int:
         return 0
     batch = dict(list(waiting.items())[:drain.batch_size_for(waiting)])
 
-    def next_batch() -> None:
-        if len(waiting) > len(batch) or len(waiting) == size:
-            # More are waiting: the next batch is claimed while this one is out. A slow endpoint's
-            # next batch waits a moment, as its in-flight limit would make it wait anyway.
-            countdown = 0 if len(batch) == len(waiting) else random.uniform(0.5, 1.0)
-            drain_webhook.apply_async(args=[webhook_id], countdown=countdown,
-                                      retry=True, retry_policy=PUBLISH_RETRY)
+    def next_batch(refused: list[str]) -> None:
+        # Tries refused by a slow endpoint's limit stay waiting for the next batch: the drain
+        # comes back for them after a moment, with no task of their own.
+        if refused or len(waiting) > len(batch):
+            countdown = random.uniform(0.5, 1.0)
+        elif len(waiting) == size:
+            countdown = 0  # more may be waiting: claimed while this batch is out
+        else:
+            return
+        drain_webhook.apply_async(args=[webhook_id], countdown=countdown,
+                                  retry=True, retry_policy=PUBLISH_RETRY)
 
-    return _deliver(self, batch, after_claim=next_batch)
+    return _deliver(self, batch, after_claim=next_batch, put_back_refused=False)
 
 
-def _deliver(task, urls: dict[str, str], after_claim=None) -> int:
+def _deliver(task, urls: dict[str, str], after_claim=None, put_back_refused: bool = True) -> int:
     """Claims, POSTs side by side and records these deliveries (id -> URL); `after_claim` runs
-    once the claim is committed, before the POSTs."""
+    once the claim is committed, before the POSTs, with the ids a slow endpoint refused. Those
+    are put back (postponed, with a retry-queue task each) unless `put_back_refused` is False."""
     policy = RetryPolicy.from_settings(settings)
     with endpoint_slots(urls, lease_seconds()) as slots:
         allowed = [d for d in urls if d in slots]
         waiting = [d for d in urls if d not in slots]
-        if waiting:
+        if waiting and put_back_refused:
             # Endpoints already at their share of threads: those wait without using a try.
             pause = random.uniform(0.5, 2.0)
             drain.postpone(waiting, pause)
             enqueue_retries(dict.fromkeys(waiting, pause))
         claims = _claim(task, allowed, policy) if allowed else []
         if after_claim is not None:
-            after_claim()
+            after_claim(waiting)
         sent = list(_pool().map(_send, claims))
     outcomes = record_tries(sent, policy) if sent else {}
     for claim, result, *_ in sent:
