@@ -20,7 +20,7 @@ from delivery.http import SendResult, get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
-from delivery.throttle import endpoint_slots, mark_slow
+from delivery.throttle import endpoint_slots, note_durations
 from delivery.tries import ClaimedTry, claim_tries, lease_seconds, record_tries
 from webhooks_project import __version__
 
@@ -68,10 +68,15 @@ def _send(claim: ClaimedTry) -> tuple[ClaimedTry, SendResult, dict, object]:
         excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
         allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
     )
-    timed_out = result.status_code is None and "timeout" in result.error.lower()
-    if timed_out or result.duration_ms > settings.WEBHOOK_SLOW_RESPONSE_SECONDS * 1000:
-        mark_slow(claim.url)
     return claim, result, _recordable(headers), started_at
+
+
+def _note_speeds(sent: list) -> None:
+    note_durations([
+        (claim.url, None if result.status_code is None and "timeout" in result.error.lower()
+         else result.duration_ms / 1000)
+        for claim, result, *_ in sent
+    ])
 
 
 def _log(claim: ClaimedTry, result: SendResult, outcome) -> None:
@@ -98,6 +103,7 @@ def _try_once(task, delivery_id: str) -> str | None:
     if not claims:
         return None
     sent = _send(claims[0])
+    _note_speeds([sent])
     outcome = record_tries([sent], policy)[delivery_id]
     _log(sent[0], sent[1], outcome)
     if outcome.retry_in is not None:
@@ -176,6 +182,8 @@ def _deliver(task, urls: dict[str, str], after_claim=None, put_back_refused: boo
         if after_claim is not None:
             after_claim(waiting)
         sent = list(_pool().map(_send, claims))
+    if sent:
+        _note_speeds(sent)
     outcomes = record_tries(sent, policy) if sent else {}
     for claim, result, *_ in sent:
         _log(claim, result, outcomes[claim.delivery_id])

@@ -11,6 +11,7 @@ ahead: the limit protects throughput, not correctness.
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 import uuid
 from collections import defaultdict
@@ -23,7 +24,7 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 _client: redis.Redis | None = None
-# How long a slow endpoint stays limited; every new slow try starts the span again.
+# How long a slow endpoint stays limited without news; every slow batch starts it again.
 SLOW_FOR_SECONDS = 300
 
 
@@ -42,9 +43,25 @@ def _endpoint(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
 
 
-def mark_slow(url: str) -> None:
+def note_durations(durations: list[tuple[str, float | None]]) -> None:
+    """(URL, seconds a try took, None if it timed out) for a batch of tries. An endpoint is slow
+    while its tries are: marked when one timed out or their median took longer than
+    WEBHOOK_SLOW_RESPONSE_SECONDS, cleared when they were fast again. (A median, and clearing,
+    because a busy worker can stretch a few tries to a fast receiver past the threshold.)
+    One Redis round trip."""
+    by_endpoint: dict[str, list[float | None]] = defaultdict(list)
+    for url, seconds in durations:
+        by_endpoint[_endpoint(url)].append(seconds)
+    threshold = settings.WEBHOOK_SLOW_RESPONSE_SECONDS
     try:
-        redis_client().set(f"webhooks:slow:{_endpoint(url)}", 1, ex=SLOW_FOR_SECONDS)
+        pipe = redis_client().pipeline(transaction=False)
+        for endpoint, times in by_endpoint.items():
+            key = f"webhooks:slow:{endpoint}"
+            if None in times or statistics.median(times) > threshold:
+                pipe.set(key, 1, ex=SLOW_FOR_SECONDS)
+            else:
+                pipe.delete(key)
+        pipe.execute()
     except redis.RedisError:
         pass
 
