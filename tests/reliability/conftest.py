@@ -7,6 +7,7 @@ import pytest
 
 from tests.plugin import session_redis
 from tests.support.worker import BeatProcess, WorkerProcess, database_url_for_workers
+from webhooks_project.celery import app as celery_app
 
 
 @pytest.fixture
@@ -45,6 +46,11 @@ def stack(worker_process, transactional_db, django_db_blocker):
         for process in reversed(started):
             with contextlib.suppress(Exception):
                 process.stop()
+        # Tasks the test left behind (drains, retries, requeued at shutdown) belong to data the
+        # flush is about to delete: a worker running them during the flush could deadlock it.
+        with contextlib.suppress(Exception), celery_app.connection_for_write() as connection:
+            for queue in ("webhooks", "webhooks-retry"):
+                connection.default_channel.queue_purge(queue)
         if session_redis().process is None or session_redis().process.poll() is not None:
             session_redis().start()
         worker_process.ensure_running()
