@@ -4,8 +4,8 @@ they can be measured before anyone edits delivery/, events/ or subscriptions/.
 Workers: `celery -A bench.experiments worker ...` (`python -m bench.run --app bench.experiments`)
 runs the project's app with the patches named in BENCH_EXPERIMENTS (comma-separated) applied.
 The harness applies the same patches in its own process (the emitting side). Prototypes that were
-measured and then adopted (lock-self, shared-producer, health-cheap) are gone from here; their
-results stay in bench/results/exp-*.
+measured and then adopted (lock-self, shared-producer, health-cheap, writer-lock) are gone from
+here; their results stay in bench/results/exp-*.
 
 quiet          the per-try INFO log line at DEBUG level.
 write-lock     one write transaction at a time per worker process (a threading.Lock around

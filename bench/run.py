@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
     parser.add_argument("--prefetch", type=int, default=4, help="worker prefetch multiplier")
     parser.add_argument("--scenarios", default="fanout,stream,mixed")
+    parser.add_argument("--slow-receivers", type=int, default=2,
+                        help="how many of (c)'s 20 subscriptions answer after 2 s (0: its cost "
+                             "of spreading over 20 subscriptions alone)")
     parser.add_argument("--profile", action="store_true",
                         help="sample one worker with py-spy during a stream drain (needs py-spy)")
     parser.add_argument("--experiments", default="",
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         harness = sc.Harness(receiver, sc.Consumers(project_app, sc.FIRST_TRY_QUEUE,
                                                     system.names), probe, timeout, log)
         wanted = args.scenarios.split(",")
-        built = {s.key: s for s in sc.build_scenarios(receiver, args.scale)}
+        built = {s.key: s for s in sc.build_scenarios(receiver, args.scale, args.slow_receivers)}
         for scenario in built.values():
             if scenario.key not in wanted:
                 continue

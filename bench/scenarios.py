@@ -175,7 +175,8 @@ def _webhook(organization, url: str, data_set) -> None:
                                   "data_set": data_set})
 
 
-def build_scenarios(receiver: ReceiverProcess, scale: float) -> list[Scenario]:
+def build_scenarios(receiver: ReceiverProcess, scale: float, slow_receivers: int = 2
+                    ) -> list[Scenario]:
     base = receiver.base_url
     deliveries = max(50, int(5000 * scale))
 
@@ -197,12 +198,13 @@ def build_scenarios(receiver: ReceiverProcess, scale: float) -> list[Scenario]:
     targets, slow = [], set()
     for number in range(20):
         data_set = create_data_set(org, f"mixed-{number}", [{"name": "Name", "fieldType": "Text"}])
-        path = f"/slow/mixed/{number}" if number < 2 else f"/fast/mixed/{number}"
-        if number < 2:
+        path = f"/slow/mixed/{number}" if number < slow_receivers else f"/fast/mixed/{number}"
+        if number < slow_receivers:
             slow.add(path)
         _webhook(org, base + path, data_set)
         targets.append((data_set, data_set.fields.get().id))
-    mixed = Scenario("mixed", "(c) mixed: events over 20 subscriptions, 2 answer after 2 s", 1,
+    mixed = Scenario("mixed", f"(c) mixed: events over 20 subscriptions, {slow_receivers} answer "
+                     "after 2 s", 1,
                      deliveries, targets, slow, actor=actor, organization=org)
     return [fanout, stream, mixed]
 

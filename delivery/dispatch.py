@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from delivery import drain
-from delivery.models import Delivery
+from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
 from webhooks_project.inserts import insert_rows
 
@@ -67,6 +70,18 @@ def enqueue(delivery_ids: list[str]) -> int:
             len(delivery_ids) - sent, exc,
         )
     return sent
+
+
+def put_back(delivery_ids: list[str]) -> None:
+    """Tries refused because their endpoint is at its in-flight limit wait a moment without
+    using a try: out of the drains' way until their retry-queue task runs."""
+    if not delivery_ids:
+        return
+    pause = random.uniform(0.5, 2.0)
+    Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
+        next_try_at=timezone.now() + timedelta(seconds=pause)
+    )
+    enqueue_retries(dict.fromkeys(delivery_ids, pause))
 
 
 def enqueue_retries(countdowns: dict[str, float]) -> None:

@@ -17,14 +17,12 @@ whatever stayed due meanwhile.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import redis
-from django.conf import settings
 from django.utils import timezone
 
 from delivery.models import Delivery, DeliveryStatus
-from delivery.throttle import endpoint_is_slow, redis_client
+from delivery.throttle import redis_client
 
 logger = logging.getLogger(__name__)
 WAKE_FLAG_SECONDS = 30
@@ -60,20 +58,3 @@ def due_first_tries(webhook_id: str, limit: int) -> dict[str, str]:
         .values_list("id", "url")[:limit]
     )
     return dict(rows)
-
-
-def batch_size_for(urls: dict[str, str]) -> int:
-    """An endpoint known to be slow gets no more deliveries at once than its in-flight limit,
-    so its batch cannot hold many POST threads; any other a full batch."""
-    limit = settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
-    if limit > 0 and urls and endpoint_is_slow(next(iter(urls.values()))):
-        return limit
-    return len(urls)
-
-
-def postpone(delivery_ids: list[str], seconds: float) -> None:
-    """Moves first tries that found their endpoint at its limit out of the drain's way (they are
-    not due again until their retry-queue task runs); no try is used."""
-    Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
-        next_try_at=timezone.now() + timedelta(seconds=seconds)
-    )

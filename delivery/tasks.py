@@ -15,7 +15,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from delivery import drain
-from delivery.dispatch import PUBLISH_RETRY, enqueue, enqueue_retries
+from delivery.dispatch import PUBLISH_RETRY, enqueue, enqueue_retries, put_back
 from delivery.http import SendResult, get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.policy import RetryPolicy
@@ -50,11 +50,11 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
     url = Delivery.objects.filter(pk=delivery_id).values_list("url", flat=True).first()
     if url is None:
         return None
-    with endpoint_slots({delivery_id: url}, lease_seconds()) as allowed:
-        if not allowed:
-            # The host already has its share of worker threads: wait without using a try.
-            raise self.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE)
-        return _try_once(self, delivery_id)
+    with endpoint_slots({delivery_id: url}, lease_seconds()) as slots:
+        if not slots.allowed:
+            put_back([delivery_id])
+            return None
+        return _try_once(self, delivery_id, slots.slow)
 
 
 def _send(claim: ClaimedTry) -> tuple[ClaimedTry, SendResult, dict, object]:
@@ -71,12 +71,12 @@ def _send(claim: ClaimedTry) -> tuple[ClaimedTry, SendResult, dict, object]:
     return claim, result, _recordable(headers), started_at
 
 
-def _note_speeds(sent: list) -> None:
+def _note_speeds(sent: list, slow_before: set[str]) -> None:
     note_durations([
         (claim.url, None if result.status_code is None and "timeout" in result.error.lower()
          else result.duration_ms / 1000)
         for claim, result, *_ in sent
-    ])
+    ], slow_before)
 
 
 def _log(claim: ClaimedTry, result: SendResult, outcome) -> None:
@@ -97,13 +97,13 @@ def _claim(task, delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTr
         raise task.retry(countdown=random.uniform(0.5, 2.0), queue=RETRY_QUEUE) from exc
 
 
-def _try_once(task, delivery_id: str) -> str | None:
+def _try_once(task, delivery_id: str, slow_before: set[str]) -> str | None:
     policy = RetryPolicy.from_settings(settings)
     claims = _claim(task, [delivery_id], policy)
     if not claims:
         return None
     sent = _send(claims[0])
-    _note_speeds([sent])
+    _note_speeds([sent], slow_before)
     outcome = record_tries([sent], policy)[delivery_id]
     _log(sent[0], sent[1], outcome)
     if outcome.retry_in is not None:
@@ -148,12 +148,11 @@ def drain_webhook(self, webhook_id: str) -> int:
     waiting = drain.due_first_tries(webhook_id, size)
     if not waiting:
         return 0
-    batch = dict(list(waiting.items())[:drain.batch_size_for(waiting)])
 
     def next_batch(refused: list[str]) -> None:
-        # Tries refused by a slow endpoint's limit stay waiting for the next batch: the drain
-        # comes back for them after a moment, with no task of their own.
-        if refused or len(waiting) > len(batch):
+        # Tries refused by a slow endpoint's limit (endpoint_slots) stay waiting for the next
+        # batch: the drain comes back for them after a moment, with no task of their own.
+        if refused:
             countdown = random.uniform(0.5, 1.0)
         elif len(waiting) == size:
             countdown = 0  # more may be waiting: claimed while this batch is out
@@ -162,28 +161,25 @@ def drain_webhook(self, webhook_id: str) -> int:
         drain_webhook.apply_async(args=[webhook_id], countdown=countdown,
                                   retry=True, retry_policy=PUBLISH_RETRY)
 
-    return _deliver(self, batch, after_claim=next_batch, put_back_refused=False)
+    return _deliver(self, waiting, after_claim=next_batch, put_back_refused=False)
 
 
 def _deliver(task, urls: dict[str, str], after_claim=None, put_back_refused: bool = True) -> int:
     """Claims, POSTs side by side and records these deliveries (id -> URL); `after_claim` runs
     once the claim is committed, before the POSTs, with the ids a slow endpoint refused. Those
-    are put back (postponed, with a retry-queue task each) unless `put_back_refused` is False."""
+    are put back (dispatch.put_back) unless `put_back_refused` is False."""
     policy = RetryPolicy.from_settings(settings)
     with endpoint_slots(urls, lease_seconds()) as slots:
-        allowed = [d for d in urls if d in slots]
-        waiting = [d for d in urls if d not in slots]
-        if waiting and put_back_refused:
-            # Endpoints already at their share of threads: those wait without using a try.
-            pause = random.uniform(0.5, 2.0)
-            drain.postpone(waiting, pause)
-            enqueue_retries(dict.fromkeys(waiting, pause))
+        allowed = [d for d in urls if d in slots.allowed]
+        waiting = [d for d in urls if d not in slots.allowed]
+        if put_back_refused:
+            put_back(waiting)
         claims = _claim(task, allowed, policy) if allowed else []
         if after_claim is not None:
             after_claim(waiting)
         sent = list(_pool().map(_send, claims))
     if sent:
-        _note_speeds(sent)
+        _note_speeds(sent, slots.slow)
     outcomes = record_tries(sent, policy) if sent else {}
     for claim, result, *_ in sent:
         _log(claim, result, outcomes[claim.delivery_id])

@@ -17,6 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import redis
@@ -43,12 +44,14 @@ def _endpoint(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}{parts.path}"
 
 
-def note_durations(durations: list[tuple[str, float | None]]) -> None:
+def note_durations(durations: list[tuple[str, float | None]],
+                   slow_before: set[str] | None = None) -> None:
     """(URL, seconds a try took, None if it timed out) for a batch of tries. An endpoint is slow
     while its tries are: marked when one timed out or their median took longer than
     WEBHOOK_SLOW_RESPONSE_SECONDS, cleared when they were fast again. (A median, and clearing,
     because a busy worker can stretch a few tries to a fast receiver past the threshold.)
-    One Redis round trip."""
+    `slow_before`, the endpoints the slots saw slow (SlotGrant.slow), spares clearing a flag
+    that was not set: a fast batch then costs no Redis round trip; otherwise one."""
     by_endpoint: dict[str, list[float | None]] = defaultdict(list)
     for url, seconds in durations:
         by_endpoint[_endpoint(url)].append(seconds)
@@ -59,9 +62,10 @@ def note_durations(durations: list[tuple[str, float | None]]) -> None:
             key = f"webhooks:slow:{endpoint}"
             if None in times or statistics.median(times) > threshold:
                 pipe.set(key, 1, ex=SLOW_FOR_SECONDS)
-            else:
+            elif slow_before is None or endpoint in slow_before:
                 pipe.delete(key)
-        pipe.execute()
+        if len(pipe):
+            pipe.execute()
     except redis.RedisError:
         pass
 
@@ -73,23 +77,29 @@ def endpoint_is_slow(url: str) -> bool:
         return False
 
 
+@dataclass
+class SlotGrant:
+    allowed: set[str]  # delivery ids that may go now
+    slow: set[str] = field(default_factory=set)  # endpoints marked slow when the slots were taken
+
+
 @contextmanager
-def endpoint_slots(urls: dict[str, str], ttl_seconds: float) -> Iterator[set[str]]:
-    """Takes in-flight slots for deliveries (id -> URL); yields the ids allowed to go now, which
-    is all of them except those over a slow endpoint's limit. One Redis round trip to take the
-    slots, one to give them back.
+def endpoint_slots(urls: dict[str, str], ttl_seconds: float) -> Iterator[SlotGrant]:
+    """Takes in-flight slots for deliveries (id -> URL); yields a SlotGrant: every id may go
+    except those over a slow endpoint's limit. One Redis round trip to take the slots (it also
+    reads which endpoints are slow), one to give them back.
 
     Slots are members of a sorted set scored by when they were taken; a slot older than the
     longest a try can take is dropped, so a worker killed while holding one cannot leak it.
     """
     limit = settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
     if limit <= 0 or not urls:
-        yield set(urls)
+        yield SlotGrant(set(urls))
         return
     by_endpoint: dict[str, list[str]] = defaultdict(list)
     for delivery_id, url in urls.items():
         by_endpoint[_endpoint(url)].append(delivery_id)
-    allowed, taken, now = set(), {}, time.time()
+    grant, taken, now = SlotGrant(set()), {}, time.time()
     try:
         pipe = redis_client().pipeline(transaction=False)
         for endpoint, ids in by_endpoint.items():
@@ -102,10 +112,13 @@ def endpoint_slots(urls: dict[str, str], ttl_seconds: float) -> Iterator[set[str
             pipe.exists(f"webhooks:slow:{endpoint}")
         results = pipe.execute()
         refused = redis_client().pipeline(transaction=False)
-        for number, (key, ids) in enumerate(zip(taken, by_endpoint.values(), strict=True)):
+        for number, (endpoint, ids) in enumerate(by_endpoint.items()):
+            key = f"webhooks:inflight:{endpoint}"
             count, slow = results[5 * number + 2], results[5 * number + 4]
+            if slow:
+                grant.slow.add(endpoint)
             room = len(ids) if not slow else max(0, limit - (count - len(ids)))
-            allowed.update(ids[:room])
+            grant.allowed.update(ids[:room])
             if room < len(ids):
                 # Refused tries give their slots back at once; they are not in flight.
                 refused.zrem(key, *taken[key][room:])
@@ -114,9 +127,9 @@ def endpoint_slots(urls: dict[str, str], ttl_seconds: float) -> Iterator[set[str
             refused.execute()
     except redis.RedisError as exc:
         logger.debug("in-flight limit not checked (%s)", exc)
-        allowed = set(urls)
+        grant = SlotGrant(set(urls))
     try:
-        yield allowed
+        yield grant
     finally:
         try:
             pipe = redis_client().pipeline(transaction=False)

@@ -11,7 +11,7 @@ def production_settings(app_configs, **kwargs):
         messages.append(Error("SECRET_KEY must be set when DEBUG is off.", id="webhooks.E001"))
     if not settings.DEBUG and "*" in settings.ALLOWED_HOSTS:
         messages.append(Warning("ALLOWED_HOSTS allows every host.", id="webhooks.W001"))
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and not settings.DEBUG:
+    if "sqlite" in settings.DATABASES["default"]["ENGINE"] and not settings.DEBUG:
         messages.append(
             Warning(
                 "SQLite in production: fine for one machine; use PostgreSQL (DATABASE_URL) "

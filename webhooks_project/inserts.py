@@ -4,25 +4,61 @@ Every change that emits events inserts an Event and its Delivery rows. `bulk_cre
 compiles its INSERT on each call, which costs several times more than the insert itself (see
 bench/README.md); this keeps one INSERT statement per model and database and runs it with
 `executemany`. Values go through each field's `pre_save` and `get_db_prep_save`, as
-`bulk_create` does; primary keys are set before (muids), nothing is returned, no signal is sent.
+`bulk_create` does, except where the field is known to keep the value as it is (below); primary
+keys are set before (muids), nothing is returned, no signal is sent.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import CharField, DateField, Field, ForeignKey, Model, TextField
+
+
+def _keeps_strings(field: Field) -> bool:
+    """Whether the field stores a str value unchanged: a CharField or TextField whose prep is
+    Django's own (it only calls `str` on the value), or a foreign key to one."""
+    if isinstance(field, ForeignKey):
+        return _keeps_strings(field.target_field)
+    kind = type(field)
+    return (
+        isinstance(field, CharField | TextField)
+        and kind.get_prep_value in (CharField.get_prep_value, TextField.get_prep_value)
+        and kind.get_db_prep_value is Field.get_db_prep_value
+        and kind.get_db_prep_save is Field.get_db_prep_save
+    )
+
+
+def _preparer(field: Field, connection) -> Callable[[Model], object]:
+    """How one field's value is read from an instance and made ready for the database. The
+    generic `pre_save` + `get_db_prep_save` path is most of an insert's Python time, so fields
+    that store strings as they are skip it for str and None values."""
+    auto_time = isinstance(field, DateField) and (field.auto_now or field.auto_now_add)
+    if auto_time or type(field).pre_save not in (Field.pre_save, DateField.pre_save):
+        return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+    read = attrgetter(field.attname)
+    if _keeps_strings(field):
+        def prepare(obj: Model) -> object:
+            value = read(obj)
+            if value is None or type(value) is str:
+                return value
+            return field.get_db_prep_save(value, connection)
+        return prepare
+    return lambda obj: field.get_db_prep_save(read(obj), connection)
 
 
 @functools.cache
-def _insert_sql(model: type[Model], alias: str) -> str:
-    quote = connections[alias].ops.quote_name
+def _compiled(model: type[Model], alias: str) -> tuple[str, tuple[Callable[[Model], object], ...]]:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
     fields = model._meta.local_concrete_fields
     columns = ", ".join(quote(field.column) for field in fields)
-    return (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    return sql, tuple(_preparer(field, connection) for field in fields)
 
 
 def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
@@ -30,15 +66,12 @@ def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
         return
     alias = router.db_for_write(model)
     connection = connections[alias]
-    fields = model._meta.local_concrete_fields
-    rows = [
-        [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-        for obj in objs
-    ]
+    sql, preparers = _compiled(model, alias)
+    rows = [[prepare(obj) for prepare in preparers] for obj in objs]
     with connection.cursor() as cursor:
         if len(rows) == 1:
-            cursor.execute(_insert_sql(model, alias), rows[0])
+            cursor.execute(sql, rows[0])
         else:
-            cursor.executemany(_insert_sql(model, alias), rows)
+            cursor.executemany(sql, rows)
     for obj in objs:
         obj._state.adding, obj._state.db = False, alias

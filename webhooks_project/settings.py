@@ -77,6 +77,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take turns on a file lock rather than SQLite's busy handler: see the module.
+    DATABASES["default"]["ENGINE"] = "webhooks_project.sqlite_writers"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 30,

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def database_url_for_workers() -> str:
     """The URL of the database pytest-django created, for processes outside this one."""
     conf = connection.settings_dict
-    if conf["ENGINE"].endswith("sqlite3"):
+    if "sqlite" in conf["ENGINE"]:
         return f"sqlite:///{conf['NAME']}"
     auth = conf["USER"] + (f":{conf['PASSWORD']}" if conf["PASSWORD"] else "")
     host = conf["HOST"] or "127.0.0.1"

@@ -15,8 +15,8 @@ def base() -> str:
 
 def test_a_fast_endpoint_takes_any_number_at_once(base):
     urls = {f"d{n}": f"{base}/fast" for n in range(10)}
-    with endpoint_slots(urls, 30) as allowed:
-        assert allowed == set(urls)
+    with endpoint_slots(urls, 30) as slots:
+        assert slots.allowed == set(urls) and slots.slow == set()
 
 
 def test_a_slow_endpoint_gets_its_limit_and_its_neighbours_are_not_limited(base):
@@ -25,24 +25,36 @@ def test_a_slow_endpoint_gets_its_limit_and_its_neighbours_are_not_limited(base)
     assert endpoint_is_slow(f"{base}/slow") and not endpoint_is_slow(f"{base}/fast")
     urls = {f"s{n}": f"{base}/slow" for n in range(limit + 2)}
     urls |= {"f1": f"{base}/fast", "f2": f"{base}/fast"}
-    with endpoint_slots(urls, 30) as allowed:
-        assert len([d for d in allowed if d.startswith("s")]) == limit
-        assert {"f1", "f2"} <= allowed
+    with endpoint_slots(urls, 30) as slots:
+        assert len([d for d in slots.allowed if d.startswith("s")]) == limit
+        assert {"f1", "f2"} <= slots.allowed
+        assert [e.endswith("/slow") for e in slots.slow] == [True]
         # Every slot of the slow endpoint is held: another worker gets none...
         with endpoint_slots({"x": f"{base}/slow"}, 30) as more:
-            assert more == set()
+            assert more.allowed == set()
     # ...until they are given back; refused tries never held one.
     with endpoint_slots({"x": f"{base}/slow"}, 30) as more:
-        assert more == {"x"}
+        assert more.allowed == {"x"}
 
 
-def test_a_drain_takes_only_the_limit_from_a_slow_endpoint(base):
-    from delivery.drain import batch_size_for
-
+def test_a_drain_batch_to_a_slow_endpoint_gets_only_the_limit(base):
     urls = {f"d{n}": f"{base}/hook" for n in range(25)}
-    assert batch_size_for(urls) == 25
+    with endpoint_slots(urls, 30) as slots:
+        assert slots.allowed == set(urls)
     note_durations([(f"{base}/hook", 2.0)])
-    assert batch_size_for(urls) == settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+    with endpoint_slots(urls, 30) as slots:
+        assert len(slots.allowed) == settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+
+
+def test_a_fast_batch_clears_only_a_flag_the_slots_saw(base):
+    url = f"{base}/hook"
+    with endpoint_slots({"d": url}, 30) as slots:
+        note_durations([(url, 2.0)])  # another worker found it slow meanwhile
+        note_durations([(url, 0.01)], slots.slow)  # this batch saw it fast: leaves the flag
+    assert endpoint_is_slow(url)
+    with endpoint_slots({"d": url}, 30) as slots:
+        note_durations([(url, 0.01)], slots.slow)
+    assert not endpoint_is_slow(url)
 
 
 def test_an_endpoint_is_slow_while_its_tries_are(base):
