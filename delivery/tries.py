@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from delivery import health
@@ -84,16 +85,22 @@ def save_fields(deliveries: Iterable[Delivery], fields: list[str]) -> None:
 
 @transaction.atomic
 def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry]:
-    """Claims the next try of each due delivery; skips the others (final, not due), and ends
-    those whose subscription is gone (cancelled) or whose tries are used up (failed)."""
+    """Claims the next try of each due delivery; skips the others (final, not due, or locked by
+    another transaction), and ends those whose subscription is gone (cancelled) or whose tries
+    are used up (failed).
+
+    A row another transaction holds is skipped, not waited for (SKIP LOCKED, PostgreSQL): the
+    holder is claiming or recording it, so it is not this task's to send; a row that stays due
+    all the same is found by the sweeper. Waiting instead made a subscription's overlapping
+    drains queue up behind each other for seconds, and deadlock (bench/README.md)."""
     now = timezone.now()
-    deliveries = list(
-        Delivery.objects.select_for_update(of=("self",))
+    due = list(
+        Delivery.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("event", "webhook")
         .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
+        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now + EARLY_SLACK))
         .order_by("pk")
     )
-    due = [d for d in deliveries if not d.next_try_at or d.next_try_at <= now + EARLY_SLACK]
     recorded = set(
         Attempt.objects.filter(delivery__in=[d for d in due if d.tries])
         .values_list("delivery_id", "number")

@@ -4,14 +4,18 @@ many changes, and it delivers them in batches, each delivery with its own try an
 import base64
 import json
 import math
+import threading
 
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
 
 from delivery import drain
 from delivery.dispatch import wake
 from delivery.models import Delivery, DeliveryStatus
+from delivery.policy import RetryPolicy
 from delivery.publisher import publisher
+from delivery.tries import claim_tries
 from subscriptions.services import create_webhook, send_test
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.plugin import session_redis
@@ -78,3 +82,31 @@ def test_without_redis_a_lone_delivery_waits_for_the_sweeper(stack, receiver):
     stack.beat()
     (request,) = receiver.wait_for(1, timeout=30)
     assert request.headers["webhook-id"] == delivery.event_id
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED: PostgreSQL")
+def test_a_claim_passes_over_a_delivery_another_transaction_holds(stack):
+    """Overlapping drains of one subscription must not queue behind (or deadlock with) each
+    other's row locks: a held delivery is left to its holder."""
+    delivery = send_test(_webhook("http://127.0.0.1:9/hook"))
+    publisher.flush()
+    policy = RetryPolicy.from_settings(settings)
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                list(Delivery.objects.select_for_update().filter(pk=delivery.id))
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(10)
+    # Had it waited for the lock, the holder would have let go after 10 s and this would claim.
+    assert claim_tries([delivery.id], policy) == []
+    release.set()
+    thread.join(10)
+    assert [c.delivery_id for c in claim_tries([delivery.id], policy)] == [delivery.id]
