@@ -1,0 +1,61 @@
+"""Matching: the subscribers query leaves out, in SQL, subscriptions scoped to another data set,
+form or workflow when a change's events share one scope, and reads them all when they do not;
+either way one query per organization, and each event gets exactly the subscriptions that want
+it."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from datasets.services import create_data_set
+from events.outbox import PendingEvent
+from events.writer import build_event
+from subscriptions.matching import active_subscribers, match_subscriptions
+from subscriptions.services import create_webhook
+from tests.delivery.helpers import org_with_admin
+
+pytestmark = pytest.mark.django_db
+
+
+def _record_event(organization, data_set) -> object:
+    return build_event(PendingEvent(organization.id, "DataSetRecordCreated", data={},
+                                    data_set_id=data_set.id))
+
+
+@pytest.fixture
+def subscriptions():
+    organization, membership = org_with_admin()
+    sets = [create_data_set(organization, name, [{"name": "Name", "fieldType": "Text"}])
+            for name in ("A", "B")]
+
+    def hook(name, **scope):
+        webhook, _ = create_webhook(organization, {
+            "url": f"http://127.0.0.1:9/{name}", "triggers": ["DataSetRecordCreated"], **scope,
+        }, actor=membership.user)
+        return webhook.id
+
+    hooks = {"any": hook("any"), "a": hook("a", data_set=sets[0]),
+             "b": hook("b", data_set=sets[1])}
+    return organization, sets, hooks
+
+
+def test_one_scope_reads_only_the_subscriptions_in_it(subscriptions):
+    organization, (set_a, _), hooks = subscriptions
+    event = _record_event(organization, set_a)
+    scope = {"workflow_id": "", "form_id": "", "data_set_id": set_a.id}
+    assert {s.id for s in active_subscribers(organization.id, scope)} == {hooks["any"], hooks["a"]}
+    assert {s.id for s in active_subscribers(organization.id)} == set(hooks.values())
+    with CaptureQueriesContext(connection) as queries:
+        matches = match_subscriptions([event])
+    assert len(queries.captured_queries) == 1
+    assert {s.id for s in matches[event.id]} == {hooks["any"], hooks["a"]}
+
+
+def test_events_of_several_scopes_each_get_their_own(subscriptions):
+    organization, (set_a, set_b), hooks = subscriptions
+    in_a, in_b = _record_event(organization, set_a), _record_event(organization, set_b)
+    with CaptureQueriesContext(connection) as queries:
+        matches = match_subscriptions([in_a, in_b])
+    assert len(queries.captured_queries) == 1
+    assert {s.id for s in matches[in_a.id]} == {hooks["any"], hooks["a"]}
+    assert {s.id for s in matches[in_b.id]} == {hooks["any"], hooks["b"]}
