@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--slow-receivers", type=int, default=2,
                         help="how many of (c)'s 20 subscriptions answer after 2 s (0: its cost "
                              "of spreading over 20 subscriptions alone)")
+    parser.add_argument("--forget-slow", action="store_true",
+                        help="start each drain run with no endpoint known as slow, as when "
+                             "receivers turn slow: their first answers must show it")
     parser.add_argument("--profile", action="store_true",
                         help="sample one worker with py-spy during a stream drain (needs py-spy)")
     parser.add_argument("--experiments", default="",
@@ -186,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         probe = sc.EmitProbe()
         probe.install()
         harness = sc.Harness(receiver, sc.Consumers(project_app, sc.FIRST_TRY_QUEUE,
-                                                    system.names), probe, timeout, log)
+                                                    system.names), probe, timeout, log,
+                             forget_slow=args.forget_slow)
         wanted = args.scenarios.split(",")
         built = {s.key: s for s in sc.build_scenarios(receiver, args.scale, args.slow_receivers)}
         for scenario in built.values():

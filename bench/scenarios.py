@@ -30,6 +30,7 @@ from accounts.models import Role
 from accounts.services import add_member, create_organization
 from bench.procs import ReceiverProcess
 from datasets.services import create_data_set, create_record
+from delivery import throttle
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
 
@@ -240,9 +241,14 @@ class Harness:
     probe: EmitProbe
     timeout: float = 180.0
     log: Callable[[str], None] = print
+    forget_slow: bool = False
 
     def drain_run(self, scenario: Scenario) -> dict:
         self.consumers.pause()
+        if self.forget_slow:
+            client = throttle.redis_client()
+            for key in client.scan_iter("webhooks:slow:*"):
+                client.delete(key)
         self.receiver.drain()
         self.probe.reset()
         emit_started = time.perf_counter()

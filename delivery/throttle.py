@@ -52,6 +52,8 @@ def note_durations(durations: list[tuple[str, float | None]],
     because a busy worker can stretch a few tries to a fast receiver past the threshold.)
     `slow_before`, the endpoints the slots saw slow (SlotGrant.slow), spares clearing a flag
     that was not set: a fast batch then costs no Redis round trip; otherwise one."""
+    if settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT <= 0:
+        return  # nothing is limited, so nothing needs to know which endpoints are slow
     by_endpoint: dict[str, list[float | None]] = defaultdict(list)
     for url, seconds in durations:
         by_endpoint[_endpoint(url)].append(seconds)

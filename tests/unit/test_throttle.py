@@ -68,3 +68,11 @@ def test_an_endpoint_is_slow_while_its_tries_are(base):
     assert not endpoint_is_slow(url)
     note_durations([(url, 0.01), (url, None)])
     assert endpoint_is_slow(url)
+
+
+def test_with_the_limit_off_no_endpoint_is_marked_slow(base, settings):
+    settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT = 0
+    note_durations([(f"{base}/hook", None), (f"{base}/hook", 2.0)])
+    assert not endpoint_is_slow(f"{base}/hook")
+    with endpoint_slots({"d": f"{base}/hook"}, 30) as slots:
+        assert slots.allowed == {"d"}
