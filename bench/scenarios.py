@@ -247,8 +247,9 @@ class Harness:
         self.consumers.pause()
         if self.forget_slow:
             client = throttle.redis_client()
-            for key in client.scan_iter("webhooks:slow:*"):
-                client.delete(key)
+            marks = list(client.scan_iter(throttle.SLOW_KEY + "*"))
+            if marks:
+                client.delete(*marks)
         self.receiver.drain()
         self.probe.reset()
         emit_started = time.perf_counter()

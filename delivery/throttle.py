@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 _client: redis.Redis | None = None
 # How long a slow endpoint stays limited without news; every slow batch starts it again.
 SLOW_FOR_SECONDS = 300
+# Redis key prefix of the slow marks: SLOW_KEY + endpoint.
+SLOW_KEY = "webhooks:slow:"
 
 
 def redis_client() -> redis.Redis:
@@ -61,7 +63,7 @@ def note_durations(durations: list[tuple[str, float | None]],
     try:
         pipe = redis_client().pipeline(transaction=False)
         for endpoint, times in by_endpoint.items():
-            key = f"webhooks:slow:{endpoint}"
+            key = SLOW_KEY + endpoint
             if None in times or statistics.median(times) > threshold:
                 pipe.set(key, 1, ex=SLOW_FOR_SECONDS)
             elif slow_before is None or endpoint in slow_before:
@@ -74,7 +76,7 @@ def note_durations(durations: list[tuple[str, float | None]],
 
 def endpoint_is_slow(url: str) -> bool:
     try:
-        return bool(redis_client().exists(f"webhooks:slow:{_endpoint(url)}"))
+        return bool(redis_client().exists(SLOW_KEY + _endpoint(url)))
     except redis.RedisError:
         return False
 
@@ -111,7 +113,7 @@ def endpoint_slots(urls: dict[str, str], ttl_seconds: float) -> Iterator[SlotGra
             pipe.zadd(key, dict.fromkeys(taken[key], now))
             pipe.zcard(key)
             pipe.expire(key, int(ttl_seconds) + 1)
-            pipe.exists(f"webhooks:slow:{endpoint}")
+            pipe.exists(SLOW_KEY + endpoint)
         results = pipe.execute()
         refused = redis_client().pipeline(transaction=False)
         for number, (endpoint, ids) in enumerate(by_endpoint.items()):
