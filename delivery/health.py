@@ -13,6 +13,7 @@ from django.db.models import F, Q
 
 from accounts.models import Membership, Role
 from delivery.models import WebhookHealth
+from subscriptions.models import Webhook
 
 logger = logging.getLogger(__name__)
 # How stale `last_success_date` may get, in seconds, to spare a write per delivery.
@@ -35,10 +36,11 @@ def record_successes(webhook_ids: set[str], now) -> None:
     ).update(consecutive_failures=0, failing_since=None, last_success_date=now)
     unknown = webhook_ids - _has_row
     if unknown:
-        have = set(WebhookHealth.objects.filter(webhook_id__in=unknown)
-                   .values_list("webhook_id", flat=True))
+        # Only webhooks that still exist: one deleted during its delivery's try gets no row.
+        missing = Webhook.objects.filter(id__in=unknown, health__isnull=True).values_list(
+            "id", flat=True)
         WebhookHealth.objects.bulk_create(
-            [WebhookHealth(webhook_id=w, last_success_date=now) for w in unknown - have],
+            [WebhookHealth(webhook_id=w, last_success_date=now) for w in missing],
             ignore_conflicts=True,
         )
         _has_row.update(unknown)

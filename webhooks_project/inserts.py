@@ -2,20 +2,22 @@
 
 Every change that emits events inserts an Event and its Delivery rows. `bulk_create` builds and
 compiles its INSERT on each call, which costs several times more than the insert itself (see
-bench/README.md); this keeps one INSERT statement per model and database and runs it with
-`executemany`. Values go through each field's `pre_save` and `get_db_prep_save`, as
-`bulk_create` does, except where the field is known to keep the value as it is (below); primary
-keys are set before (muids), nothing is returned, no signal is sent.
+bench/README.md); this keeps one INSERT statement per model, database and row count. Values
+go through each field's `pre_save` and `get_db_prep_save`, as `bulk_create` does, except where
+the field is known to keep the value as it is (below); primary keys are set before (muids) or
+left to the database (auto fields, not read back), nothing is returned, no signal is sent.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 
 from django.db import connections, router
 from django.db.models import CharField, DateField, Field, ForeignKey, Model, TextField
+from django.db.models.fields import AutoFieldMixin
 
 
 def _keeps_strings(field: Field) -> bool:
@@ -51,27 +53,57 @@ def _preparer(field: Field, connection) -> Callable[[Model], object]:
 
 
 @functools.cache
-def _compiled(model: type[Model], alias: str) -> tuple[str, tuple[Callable[[Model], object], ...]]:
+def _compiled(model: type[Model], alias: str
+              ) -> tuple[str, str, tuple[Callable[[Model], object], ...]]:
     connection = connections[alias]
     quote = connection.ops.quote_name
-    fields = model._meta.local_concrete_fields
+    fields = [field for field in model._meta.local_concrete_fields
+              if not (field.primary_key and isinstance(field, AutoFieldMixin))]
     columns = ", ".join(quote(field.column) for field in fields)
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    return sql, tuple(_preparer(field, connection) for field in fields)
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+    row = f"({', '.join(['%s'] * len(fields))})"
+    return head, row, tuple(_preparer(field, connection) for field in fields)
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(model: type[Model], alias: str, count: int) -> str:
+    head, row, _ = _compiled(model, alias)
+    return head + ", ".join([row] * count)
+
+
+@dataclass
+class PreparedRows:
+    """Rows ready to insert: preparing them (the Python part) can happen before a transaction,
+    inserting them (one statement per chunk) inside it."""
+
+    model: type[Model]
+    alias: str
+    objs: Sequence[Model]
+    rows: list[list]
+
+    def insert(self) -> None:
+        if not self.rows:
+            return
+        connection = connections[self.alias]
+        fields = _compiled(self.model, self.alias)[2]
+        # One multi-row INSERT per chunk rather than executemany: SQLite steps (and lets go of
+        # the GIL) once per statement instead of once per row, inside the write lock.
+        size = max(1, connection.ops.bulk_batch_size(fields, self.objs))
+        with connection.cursor() as cursor:
+            for start in range(0, len(self.rows), size):
+                chunk = self.rows[start:start + size]
+                cursor.execute(_insert_sql(self.model, self.alias, len(chunk)),
+                               [value for row in chunk for value in row])
+        for obj in self.objs:
+            obj._state.adding, obj._state.db = False, self.alias
+
+
+def prepare_rows(model: type[Model], objs: Sequence[Model]) -> PreparedRows:
+    alias = router.db_for_write(model)
+    preparers = _compiled(model, alias)[2]
+    return PreparedRows(model, alias, objs,
+                        [[prepare(obj) for prepare in preparers] for obj in objs])
 
 
 def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
-    if not objs:
-        return
-    alias = router.db_for_write(model)
-    connection = connections[alias]
-    sql, preparers = _compiled(model, alias)
-    rows = [[prepare(obj) for prepare in preparers] for obj in objs]
-    with connection.cursor() as cursor:
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, rows)
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, alias
+    prepare_rows(model, objs).insert()

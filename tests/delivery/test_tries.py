@@ -1,0 +1,96 @@
+"""Claiming and recording tries directly (no worker): what is written when a delivery or its
+subscription goes away during a try, and how SQLite finds the rows a claim and a drain read."""
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from delivery import drain
+from delivery.http import SendResult
+from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
+from delivery.policy import RetryPolicy
+from delivery.tries import claim_tries, record_tries
+from subscriptions.services import create_webhook, delete_webhook, send_test
+from tests.delivery.helpers import org_with_admin
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def webhook():
+    organization, membership = org_with_admin()
+    return create_webhook(organization, {"url": "http://127.0.0.1:9/hook",
+                                         "triggers": ["TaskReady"]}, actor=membership.user)[0]
+
+
+def _answered(claims, status_code: int):
+    return [(claim, SendResult(status_code=status_code, duration_ms=3), {}, timezone.now())
+            for claim in claims]
+
+
+def test_a_batch_is_claimed_once_and_recorded_with_one_attempt_each(webhook):
+    policy = RetryPolicy.from_settings(settings)
+    ids = [send_test(webhook).id for _ in range(3)]
+    claims = claim_tries(ids, policy)
+    assert sorted(c.delivery_id for c in claims) == sorted(ids)
+    assert {(c.number, c.webhook_id) for c in claims} == {(1, webhook.id)}
+    assert claim_tries(ids, policy) == []  # leased: not due again
+    outcomes = record_tries(_answered(claims, 200), policy)
+    assert {o.status for o in outcomes.values()} == {DeliveryStatus.SUCCEEDED}
+    assert Attempt.objects.filter(delivery__in=ids, response_status=200).count() == 3
+    assert WebhookHealth.objects.get(webhook=webhook).last_success_date is not None
+
+
+def test_a_delivery_deleted_during_its_try_keeps_no_record_and_the_others_are_kept(webhook):
+    policy = RetryPolicy.from_settings(settings)
+    kept, deleted = send_test(webhook).id, send_test(webhook).id
+    claims = claim_tries([kept, deleted], policy)
+    Delivery.objects.filter(pk=deleted).delete()
+    outcomes = record_tries(_answered(claims, 200), policy)
+    assert outcomes[kept].status == DeliveryStatus.SUCCEEDED
+    assert Delivery.objects.get(pk=kept).status == DeliveryStatus.SUCCEEDED
+    assert list(Attempt.objects.values_list("delivery_id", flat=True)) == [kept]
+
+
+def test_a_subscription_deleted_during_a_try_records_the_answer_and_no_health(webhook):
+    policy = RetryPolicy.from_settings(settings)
+    succeeded, failed = send_test(webhook).id, send_test(webhook).id
+    claims = {c.delivery_id: c for c in claim_tries([succeeded, failed], policy)}
+    delete_webhook(webhook)  # cancels its pending deliveries, in flight or not
+    record_tries(_answered([claims[succeeded]], 200), policy)
+    outcome = record_tries(_answered([claims[failed]], 500), policy)[failed]
+    # The answer that came is recorded; a failed try's delivery stays cancelled (its retry
+    # task will find nothing due).
+    assert Delivery.objects.get(pk=succeeded).status == DeliveryStatus.SUCCEEDED
+    assert outcome.retry_in is not None
+    delivery = Delivery.objects.get(pk=failed)
+    assert (delivery.status, delivery.last_status_code, delivery.next_try_at) == (
+        DeliveryStatus.CANCELLED, 500, None)
+    assert Attempt.objects.filter(delivery__in=[succeeded, failed]).count() == 2
+    assert not WebhookHealth.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+def test_claims_and_drains_find_deliveries_by_key_not_by_status(webhook):
+    """Without statistics SQLite took an index led by status for these, reading every pending
+    delivery of every subscription on each claim and drain."""
+    ids = [send_test(webhook).id for _ in range(3)]
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if sql.startswith(("SELECT", "UPDATE")) and '"delivery_delivery"' in sql.split(
+                "WHERE")[0]:
+            statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        drain.due_first_tries(webhook.id, 25)
+        claim_tries(ids, RetryPolicy.from_settings(settings))
+    assert len(statements) == 3, statements  # the drain's read, the claim's read and UPDATE
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            # With its parameters bound, as run: a literal status would let SQLite see through.
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = cursor.fetchall()[0][3]
+            assert "(id=?)" in plan or "(webhook_id=?" in plan, (sql, plan)
