@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import NamedTuple
 
 from django.db import connections, router
 from django.db.models import CharField, DateField, Field, ForeignKey, Model, TextField
@@ -52,23 +53,32 @@ def _preparer(field: Field, connection) -> Callable[[Model], object]:
     return lambda obj: field.get_db_prep_save(read(obj), connection)
 
 
+class _Insert(NamedTuple):
+    head: str  # INSERT INTO table (columns) VALUES
+    row: str  # one row's placeholders
+    fields: tuple[Field, ...]
+    preparers: tuple[Callable[[Model], object], ...]
+
+
 @functools.cache
-def _compiled(model: type[Model], alias: str
-              ) -> tuple[str, str, tuple[Callable[[Model], object], ...]]:
+def _compiled(model: type[Model], alias: str) -> _Insert:
     connection = connections[alias]
     quote = connection.ops.quote_name
-    fields = [field for field in model._meta.local_concrete_fields
-              if not (field.primary_key and isinstance(field, AutoFieldMixin))]
+    fields = tuple(field for field in model._meta.local_concrete_fields
+                   if not (field.primary_key and isinstance(field, AutoFieldMixin)))
     columns = ", ".join(quote(field.column) for field in fields)
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
-    row = f"({', '.join(['%s'] * len(fields))})"
-    return head, row, tuple(_preparer(field, connection) for field in fields)
+    return _Insert(
+        head=f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ",
+        row=f"({', '.join(['%s'] * len(fields))})",
+        fields=fields,
+        preparers=tuple(_preparer(field, connection) for field in fields),
+    )
 
 
 @functools.lru_cache(maxsize=256)
 def _insert_sql(model: type[Model], alias: str, count: int) -> str:
-    head, row, _ = _compiled(model, alias)
-    return head + ", ".join([row] * count)
+    insert = _compiled(model, alias)
+    return insert.head + ", ".join([insert.row] * count)
 
 
 @dataclass
@@ -85,7 +95,7 @@ class PreparedRows:
         if not self.rows:
             return
         connection = connections[self.alias]
-        fields = _compiled(self.model, self.alias)[2]
+        fields = _compiled(self.model, self.alias).fields
         # One multi-row INSERT per chunk rather than executemany: SQLite steps (and lets go of
         # the GIL) once per statement instead of once per row, inside the write lock.
         size = max(1, connection.ops.bulk_batch_size(fields, self.objs))
@@ -100,7 +110,7 @@ class PreparedRows:
 
 def prepare_rows(model: type[Model], objs: Sequence[Model]) -> PreparedRows:
     alias = router.db_for_write(model)
-    preparers = _compiled(model, alias)[2]
+    preparers = _compiled(model, alias).preparers
     return PreparedRows(model, alias, objs,
                         [[prepare(obj) for prepare in preparers] for obj in objs])
 
