@@ -3,15 +3,19 @@
 import pytest
 
 from tests.support.receiver import Receiver
-from tests.support.worker import WorkerProcess, database_url_for_workers
+from tests.support.worker import IDLE_QUEUE, WorkerProcess, database_url_for_workers
 
 
 @pytest.fixture(scope="session")
 def worker_process(django_db_setup, django_db_blocker):
-    """One real `celery worker` (threads pool) for the session, on the test database and Redis."""
+    """One real `celery worker` (threads pool) for the session, on the test database and Redis.
+
+    It takes delivery tasks only while a test holds the `worker` fixture: a test without it
+    still enqueues (its events' deliveries), and a worker running those during the flush that
+    ends the test could deadlock it."""
     with django_db_blocker.unblock():
         url = database_url_for_workers()
-    worker = WorkerProcess(database_url=url).start()
+    worker = WorkerProcess(database_url=url, queues=IDLE_QUEUE).start()
     yield worker
     worker.stop()
 
@@ -20,7 +24,9 @@ def worker_process(django_db_setup, django_db_blocker):
 def worker(worker_process, transactional_db):
     """A live worker; tests that use it commit their data so the worker can see it."""
     worker_process.ensure_running()
-    return worker_process
+    worker_process.consume()
+    yield worker_process
+    worker_process.settle()
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from django.db import connection
 from webhooks_project.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
+DELIVERY_QUEUES = ("webhooks", "webhooks-retry")
+# A queue nothing is sent to: a worker started on it alone takes no tasks until told to consume.
+IDLE_QUEUE = "test-idle"
 
 
 def database_url_for_workers() -> str:
@@ -33,7 +36,7 @@ class WorkerProcess:
         self.database_url = database_url
         self.extra_env = env or {}
         self.concurrency = concurrency
-        self.queues = queues or "webhooks,webhooks-retry"
+        self.queues = queues or ",".join(DELIVERY_QUEUES)
         self.process: subprocess.Popen | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="worker-", suffix=".log")[1])
         self.name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
@@ -70,6 +73,49 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+    def consume(self, queues: tuple[str, ...] = DELIVERY_QUEUES) -> None:
+        """Start taking tasks from `queues`, after dropping what earlier tests left there (their
+        rows are gone)."""
+        with celery_app.connection_for_write() as connection:
+            for queue in queues:
+                connection.default_channel.queue_purge(queue)
+        for queue in queues:
+            self._control("add_consumer", queue)
+
+    def settle(self, queues: tuple[str, ...] = DELIVERY_QUEUES, timeout: float = 30.0) -> None:
+        """Stop taking tasks from `queues`, revoke the ones taken but not started (retries wait
+        in the worker for their time) and wait for the running ones to end: nothing of this
+        worker may write while the test's data is flushed (on PostgreSQL a claim or record
+        holding row locks during the flush's TRUNCATE can deadlock it)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        for queue in queues:
+            self._control("cancel_consumer", queue)
+        inspect = celery_app.control.inspect(destination=[self.name], timeout=2)
+        revoked: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            active, reserved, scheduled = inspect.active(), inspect.reserved(), inspect.scheduled()
+            if None in (active, reserved, scheduled):
+                continue  # no reply in time
+            waiting = {task["id"] for task in reserved.get(self.name, [])}
+            waiting |= {entry["request"]["id"] for entry in scheduled.get(self.name, [])}
+            if waiting - revoked:
+                celery_app.control.revoke(list(waiting - revoked), destination=[self.name],
+                                          reply=True, timeout=5)
+                revoked |= waiting
+            if not active.get(self.name) and waiting <= revoked:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"worker still busy {timeout} s after its consumers were cancelled")
+
+    def _control(self, command: str, queue: str) -> None:
+        replies = getattr(celery_app.control, command)(
+            queue, destination=[self.name], reply=True, timeout=5
+        )
+        if not replies:
+            raise RuntimeError(f"{command} {queue}: no reply from {self.name}:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
