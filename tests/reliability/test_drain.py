@@ -54,7 +54,7 @@ def test_one_drain_is_woken_until_it_starts(stack):
 
 def test_a_stream_of_lone_deliveries_goes_out_in_batches(stack, receiver):
     webhook = _webhook(receiver.url)
-    count = 60
+    count = settings.WEBHOOK_DELIVERY_BATCH_SIZE + 10  # a full batch and part of another
     ids = [send_test(webhook).id for _ in range(count)]
     publisher.flush()
     assert _drains_queued_for(webhook.id) == 1
