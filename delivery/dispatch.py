@@ -28,10 +28,10 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None
-                      ) -> list[Delivery]:
-    """One pending Delivery per (event, webhook or matching.Subscriber) pair."""
-    deliveries = [
+def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None
+                     ) -> list[Delivery]:
+    """One pending Delivery per (event, webhook or matching.Subscriber) pair, not yet saved."""
+    return [
         Delivery(
             event_id=event.id,
             webhook_id=webhook.id,
@@ -42,6 +42,12 @@ def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = 
         )
         for event, webhook in pairs
     ]
+
+
+def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None
+                      ) -> list[Delivery]:
+    """build_deliveries, saved."""
+    deliveries = build_deliveries(pairs, now=now, redelivery_of=redelivery_of)
     insert_rows(Delivery, deliveries)
     return deliveries
 

@@ -91,21 +91,47 @@ class PreparedRows:
     objs: Sequence[Model]
     rows: list[list]
 
-    def insert(self) -> None:
+    def statements(self) -> list[tuple[str, list]]:
+        """One multi-row INSERT per chunk rather than executemany: SQLite steps (and lets go of
+        the GIL) once per statement instead of once per row, inside the write lock."""
         if not self.rows:
-            return
-        connection = connections[self.alias]
+            return []
         fields = _compiled(self.model, self.alias).fields
-        # One multi-row INSERT per chunk rather than executemany: SQLite steps (and lets go of
-        # the GIL) once per statement instead of once per row, inside the write lock.
-        size = max(1, connection.ops.bulk_batch_size(fields, self.objs))
+        size = max(1, connections[self.alias].ops.bulk_batch_size(fields, self.objs))
+        return [
+            (_insert_sql(self.model, self.alias, len(chunk)),
+             [value for row in chunk for value in row])
+            for chunk in (self.rows[start:start + size]
+                          for start in range(0, len(self.rows), size))
+        ]
+
+    def insert(self) -> None:
+        insert_together(self)
+
+
+def _takes_several_statements(connection) -> bool:
+    # psycopg binds parameters on the client unless told otherwise (Django's default), so one
+    # call may hold several statements; SQLite's driver runs one statement per call.
+    return (connection.vendor == "postgresql"
+            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+
+
+def insert_together(*batches: PreparedRows) -> None:
+    """Inserts several models' rows, in this order. On PostgreSQL all the statements go in one
+    call, so the emitting request waits for the server once rather than once per model."""
+    for alias in dict.fromkeys(batch.alias for batch in batches):
+        connection = connections[alias]
+        statements = [statement for batch in batches if batch.alias == alias
+                      for statement in batch.statements()]
+        if len(statements) > 1 and _takes_several_statements(connection):
+            statements = [(";\n".join(sql for sql, _ in statements),
+                           [value for _, params in statements for value in params])]
         with connection.cursor() as cursor:
-            for start in range(0, len(self.rows), size):
-                chunk = self.rows[start:start + size]
-                cursor.execute(_insert_sql(self.model, self.alias, len(chunk)),
-                               [value for row in chunk for value in row])
-        for obj in self.objs:
-            obj._state.adding, obj._state.db = False, self.alias
+            for sql, params in statements:
+                cursor.execute(sql, params)
+    for batch in batches:
+        for obj in batch.objs:
+            obj._state.adding, obj._state.db = False, batch.alias
 
 
 def prepare_rows(model: type[Model], objs: Sequence[Model]) -> PreparedRows:

@@ -4,12 +4,14 @@ either way one query per organization, and each event gets exactly the subscript
 it."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from datasets.services import create_data_set
+from delivery.models import Delivery
+from events.models import Event
 from events.outbox import PendingEvent
-from events.writer import build_event
+from events.writer import build_event, write_events
 from subscriptions.matching import active_subscribers, match_subscriptions
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin
@@ -59,3 +61,23 @@ def test_events_of_several_scopes_each_get_their_own(subscriptions):
     assert len(queries.captured_queries) == 1
     assert {s.id for s in matches[in_a.id]} == {hooks["any"], hooks["a"]}
     assert {s.id for s in matches[in_b.id]} == {hooks["any"], hooks["b"]}
+
+
+def test_events_and_their_deliveries_are_written_in_one_call_on_postgresql(subscriptions):
+    organization, (set_a, _), hooks = subscriptions
+    pending = [PendingEvent(organization.id, "DataSetRecordCreated", data={"n": n},
+                            data_set_id=set_a.id) for n in range(2)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        events = write_events(pending)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    if connection.vendor == "postgresql":
+        assert len(inserts) == 1
+        assert inserts[0].count("INSERT INTO") == 2
+    else:
+        assert len(inserts) == 2
+    assert len(queries.captured_queries) == 1 + len(inserts)  # the subscribers, then the rows
+    stored = Delivery.objects.filter(event__in=[e.id for e in events])
+    assert sorted(stored.values_list("event_id", "webhook_id")) == sorted(
+        (event.id, hook) for event in events for hook in (hooks["any"], hooks["a"])
+    )
+    assert Event.objects.filter(pk__in=[e.id for e in events]).count() == 2
