@@ -19,7 +19,7 @@ from django.utils import timezone
 from delivery import drain
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
-from webhooks_project.inserts import insert_rows
+from webhooks_project.inserts import insert_rows, new_instance
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = N
                      ) -> list[Delivery]:
     """One pending Delivery per (event, webhook or matching.Subscriber) pair, not yet saved."""
     return [
-        Delivery(
+        new_instance(
+            Delivery,
             event_id=event.id,
             webhook_id=webhook.id,
             organization_id=event.organization_id,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from events.models import Event
 from events.outbox import PendingEvent
 from webhooks_project.ids import new_muid
-from webhooks_project.inserts import insert_together, prepare_rows
+from webhooks_project.inserts import insert_together, new_instance, prepare_rows
 from webhooks_project.timefmt import iso_ms
 
 
@@ -23,7 +23,8 @@ def render_body(event_id: str, created_date, event_type: str, data: dict) -> str
 
 def build_event(pending: PendingEvent) -> Event:
     event_id = new_muid()
-    return Event(
+    return new_instance(
+        Event,
         id=event_id,
         organization_id=pending.organization_id,
         type=pending.type,

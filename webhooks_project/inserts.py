@@ -1,4 +1,5 @@
-"""Inserting rows on the event path without Django's per-call INSERT compilation.
+"""Inserting rows on the event path without Django's per-call INSERT compilation (and building
+their instances without Model.__init__'s keyword path, new_instance).
 
 Every change that emits events inserts an Event and its Delivery rows. `bulk_create` builds and
 compiles its INSERT on each call, which costs several times more than the insert itself (see
@@ -14,11 +15,31 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.db import connections, router
 from django.db.models import CharField, DateField, Field, ForeignKey, Model, TextField
 from django.db.models.fields import AutoFieldMixin
+
+M = TypeVar("M", bound=Model)
+
+
+@functools.cache
+def _field_defaults(model: type[Model]) -> tuple[tuple[str, ...], tuple[Callable[[], object], ...]]:
+    fields = model._meta.concrete_fields
+    return tuple(f.attname for f in fields), tuple(f.get_default for f in fields)
+
+
+def new_instance(model: type[M], **values: object) -> M:
+    """`model(**values)` (values by attribute name) with every concrete field passed by
+    position, defaults for the rest: Django's keyword path looks each field up among the
+    keywords and costs about four times as much (31 against 8 us for a Delivery)."""
+    names, defaults = _field_defaults(model)
+    args = [values.pop(name) if name in values else default()
+            for name, default in zip(names, defaults, strict=True)]
+    if values:
+        raise TypeError(f"{model.__name__} has no field {', '.join(values)}")
+    return model(*args)
 
 
 def _keeps_strings(field: Field) -> bool:

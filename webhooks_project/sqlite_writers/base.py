@@ -1,4 +1,5 @@
-"""Django's SQLite backend, with writers taking turns on a file lock instead of napping.
+"""Django's SQLite backend, with writers taking turns on a file lock instead of napping (and
+each distinct statement converted to SQLite's parameter style once, SQLiteCursorWrapper).
 
 SQLite lets one connection write at a time. A connection that finds the database locked waits in
 SQLite's busy handler, which sleeps and tries again with naps growing to 100 ms: with a few dozen
@@ -19,6 +20,7 @@ of a try run outside any), and tests run under pytest-timeout.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 from typing import IO
 
@@ -41,8 +43,27 @@ class DatabaseCreation(creation.DatabaseCreation):
                 pass
 
 
+@functools.lru_cache(maxsize=2048)
+def _qmark_style(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
+    """Converts each distinct statement from "format" to "qmark" style once: the event path and
+    the workers run the same long INSERTs and UPDATEs again and again, and the conversion (a
+    regular expression over the whole statement) cost more than some of them took to run."""
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark_style(query)
+        return super().convert_query(query, param_names=param_names)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     creation_class = DatabaseCreation
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=SQLiteCursorWrapper)
     _writer_lock_file: IO[bytes] | None = None
     _holds_writer_lock = False
 
