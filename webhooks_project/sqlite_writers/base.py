@@ -43,7 +43,8 @@ class DatabaseCreation(creation.DatabaseCreation):
                 pass
 
 
-@functools.lru_cache(maxsize=2048)
+# A few dozen statements are hot; the bound keeps a long-lived worker's cache to a few MB.
+@functools.lru_cache(maxsize=512)
 def _qmark_style(query: str) -> str:
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
 
