@@ -62,11 +62,11 @@ class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
 
 class DatabaseWrapper(base.DatabaseWrapper):
     creation_class = DatabaseCreation
+    _writer_lock_file: IO[bytes] | None = None
+    _holds_writer_lock = False
 
     def create_cursor(self, name=None):
         return self.connection.cursor(factory=SQLiteCursorWrapper)
-    _writer_lock_file: IO[bytes] | None = None
-    _holds_writer_lock = False
 
     def _start_transaction_under_autocommit(self) -> None:
         self._take_writer_lock()
