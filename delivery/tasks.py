@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from celery import shared_task
+from celery.utils.nodenames import worker_direct
 from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
-from delivery import drain
+from delivery import balance, drain
 from delivery.dispatch import PUBLISH_RETRY, enqueue, enqueue_retries, put_back
 from delivery.http import SendResult, get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
@@ -130,29 +131,40 @@ def _pool() -> ThreadPoolExecutor:
 
 @shared_task(bind=True, name="delivery.tasks.deliver_batch", acks_late=True,
              max_retries=None, ignore_result=True)
-def deliver_batch(self, delivery_ids: list[str]) -> int:
+def deliver_batch(self, delivery_ids: list[str], placed: int = 0) -> int:
     """Several deliveries (a fan-out) in one task: one claim transaction, the POSTs side by
     side, one record transaction. Each delivery keeps its own tries and record; its retries go
     out one by one, as deliver_webhook on the retry queue."""
-    urls = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("id", "url"))
-    return _deliver(self, urls)
+    if _handed_over(self, [delivery_ids], len(delivery_ids), placed):
+        return 0
+    try:
+        urls = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("id", "url"))
+        return _deliver(self, urls)
+    finally:
+        balance.adjust(self.request.hostname, -len(delivery_ids))
 
 
 @shared_task(bind=True, name="delivery.tasks.drain_webhook", acks_late=True,
              max_retries=None, ignore_result=True)
-def drain_webhook(self, webhook_id: str) -> int:
+def drain_webhook(self, webhook_id: str, placed: int = 0) -> int:
     """One batch of a subscription's waiting first tries (see delivery/drain.py); queues the
     next batch while a full one goes out, until none is left."""
     drain.lower_wake_flag(webhook_id)
     size = max(1, settings.WEBHOOK_DELIVERY_BATCH_SIZE)
     waiting = drain.due_first_tries(webhook_id, size)
+    if _handed_over(self, [webhook_id], len(waiting), placed):
+        return 0
     if not waiting:
         return 0
+    node, held = self.request.hostname, len(waiting)
 
     def next_batch(refused: list[str]) -> None:
+        nonlocal held
         # Tries refused by a slow endpoint's limit (endpoint_slots) stay waiting for the next
         # batch: the drain comes back for them after a moment, with no task of their own.
         if refused:
+            balance.adjust(node, -len(refused))  # not held here: not in flight
+            held -= len(refused)
             countdown = random.uniform(0.5, 1.0)
         elif len(waiting) == size:
             countdown = 0  # more may be waiting: claimed while this batch is out
@@ -161,7 +173,32 @@ def drain_webhook(self, webhook_id: str) -> int:
         drain_webhook.apply_async(args=[webhook_id], countdown=countdown,
                                   retry=True, retry_policy=PUBLISH_RETRY)
 
-    return _deliver(self, waiting, after_claim=next_batch, put_back_refused=False)
+    try:
+        return _deliver(self, waiting, after_claim=next_batch, put_back_refused=False)
+    finally:
+        balance.adjust(node, -held)
+
+
+def _handed_over(task, args: list, tries: int, placed: int) -> bool:
+    """Places a batch of `tries` (delivery/balance.py): True when it went to a less loaded
+    worker node, to run there instead. `placed` is the count a handed-over batch was placed
+    with; it has arrived where it runs, and is not handed over again."""
+    node = task.request.hostname
+    if placed:
+        balance.adjust(node, tries - placed)
+        return False
+    target = balance.place(node, tries) if tries else None
+    if target is None:
+        return False
+    try:
+        task.apply_async(args=args, kwargs={"placed": tries}, queue=worker_direct(target),
+                         retry=True, retry_policy=PUBLISH_RETRY)
+    except Exception as exc:  # the broker refused it: the batch runs here after all
+        logger.warning("batch not handed over to %s (%s); sent from here", target, exc)
+        balance.adjust(target, -tries)
+        balance.adjust(node, tries)
+        return False
+    return True
 
 
 def _deliver(task, urls: dict[str, str], after_claim=None, put_back_refused: bool = True) -> int:

@@ -2,7 +2,7 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webhooks_project.settings")
 
@@ -18,3 +18,23 @@ def freeze_startup_objects(**kwargs) -> None:
     thread waits, one of them perhaps inside the database's write lock (bench/README.md)."""
     gc.collect()
     gc.freeze()
+
+
+_heartbeat = None
+
+
+@worker_ready.connect
+def start_node_heartbeat(sender=None, **kwargs) -> None:
+    global _heartbeat
+    from django.conf import settings
+
+    from delivery.balance import NodeHeartbeat
+
+    if settings.WEBHOOK_BALANCE_BATCHES:
+        _heartbeat = NodeHeartbeat(sender.hostname).start()
+
+
+@worker_shutdown.connect
+def stop_node_heartbeat(**kwargs) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()

@@ -148,6 +148,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER",
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "webhooks"
+# Each worker also consumes its own queue (<node name>.dq2): where balanced batches are sent.
+CELERY_WORKER_DIRECT = True
 CELERY_TASK_ROUTES = {"delivery.tasks.retry_*": {"queue": "webhooks-retry"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 
@@ -184,6 +186,9 @@ WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
 # side on up to WEBHOOK_BATCH_CONCURRENCY threads per worker process.
 WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100)
 WEBHOOK_BATCH_CONCURRENCY = env.int("WEBHOOK_BATCH_CONCURRENCY", default=64)
+# A batch that finds its worker node with a POST pool's worth of tries waiting goes to a live node
+# holding fewer (delivery/balance.py), through that node's own queue.
+WEBHOOK_BALANCE_BATCHES = env.bool("WEBHOOK_BALANCE_BATCHES", default=True)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
 INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)

@@ -22,7 +22,7 @@ def stack(worker_process, transactional_db, django_db_blocker):
         def worker(self, **env) -> WorkerProcess:
             process = WorkerProcess(
                 database_url_for_workers(), concurrency=int(env.pop("concurrency", 8)),
-                env={k: str(v) for k, v in env.items()},
+                queues=env.pop("queues", ""), env={k: str(v) for k, v in env.items()},
             ).start()
             started.append(process)
             return process
