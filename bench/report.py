@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 TARGETS = {
@@ -122,6 +123,7 @@ def markdown(results: dict, summary: dict) -> str:
         emit = scenario["runs"][0]["emit"]
         lines.append(f"| {key} | {emit['write_p50']:.3f} | {emit['enqueue_p50']:.3f} | "
                      f"{emit['per_event_p50']:.3f} |")
+    lines += _cpu_lines(results)
     if results.get("queries"):
         lines += ["", "## Queries", "", "| what | queries |", "| --- | --- |"]
         for what, count in results["queries"].items():
@@ -133,6 +135,33 @@ def markdown(results: dict, summary: dict) -> str:
     if results.get("profile"):
         lines += ["", "## Profile", "", "```", results["profile"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_lines(results: dict) -> list[str]:
+    """Processor time per delivery in the drain runs (bench/cpu.py), medians of the runs."""
+    rows = []
+    for key, scenario in results["scenarios"].items():
+        cpu = [r["cpu"] for r in scenario["runs"] if r.get("cpu")]
+        if not cpu:
+            continue
+
+        def med(name: str, cpu=cpu) -> str:
+            values = [c[name] for c in cpu if name in c]
+            return f"{statistics.median(values):.3f}" if values else "-"
+
+        rest = statistics.median(
+            c["machine busy"] - sum(c.get(g, 0) for g in ("workers", "receiver", "redis", "bench"))
+            for c in cpu)
+        rows.append(f"| {key} | {med('workers')} | {med('workers sys')} | {med('receiver')} | "
+                    f"{med('redis')} | {med('bench')} | {rest:.3f} | {med('machine busy')} | "
+                    f"{med('machine busy share')} |")
+    if not rows:
+        return []
+    return ["", "Processor milliseconds per delivery in the drain runs (per healthy delivery in "
+            "(c), up to its last; medians of the runs; bench/cpu.py):", "",
+            "| scenario | workers | of it kernel | receiver | Redis | bench | the rest (database "
+            "server, other load) | whole machine | machine busy share |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
 
 
 def _rate(stats: dict) -> str:

@@ -63,8 +63,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--forget-slow", action="store_true",
                         help="start each drain run with no endpoint known as slow, as when "
                              "receivers turn slow: their first answers must show it")
-    parser.add_argument("--profile", action="store_true",
-                        help="sample one worker with py-spy during a stream drain (needs py-spy)")
+    parser.add_argument("--profile", nargs="?", const="stream", default="",
+                        help="sample a worker with py-spy during an extra drain run of these "
+                             "scenarios (comma-separated; stream when none named; needs py-spy)")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="with --profile: sample every worker process, only the thread "
+                             "holding the GIL (where the interpreter's time goes), instead of "
+                             "every thread of one worker, waiting ones too")
     parser.add_argument("--experiments", default="",
                         help="comma-separated prototypes from bench/experiments.py to apply to "
                              "the workers and the emitting side")
@@ -190,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         probe.install()
         harness = sc.Harness(receiver, sc.Consumers(project_app, sc.FIRST_TRY_QUEUE,
                                                     system.names), probe, timeout, log,
-                             forget_slow=args.forget_slow)
+                             forget_slow=args.forget_slow,
+                             cpu_groups=cpu_groups(system, receiver, redis))
         wanted = args.scenarios.split(",")
         built = {s.key: s for s in sc.build_scenarios(receiver, args.scale, args.slow_receivers)}
         for scenario in built.values():
@@ -208,14 +214,20 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"  run {number + 1}: {runs[-1]['rate']:.0f}/s"
                     + (f", healthy {runs[-1]['healthy_rate']:.0f}/s"
                        if "healthy_rate" in runs[-1] else "")
-                    + f", emit {runs[-1]['emit'].get('p50', float('nan')):.3f} ms/sub")
-            if args.profile and scenario.key == "stream":
+                    + f", emit {runs[-1]['emit'].get('p50', float('nan')):.3f} ms/sub"
+                    + "; CPU ms per delivery " + ", ".join(
+                        f"{k} {v}" for k, v in runs[-1]["cpu"].items()))
+            if scenario.key in args.profile.split(","):
                 # An extra run, not counted: sampling slows the worker down.
-                sampler = start_profiler(system.pids[0], workdir)
+                pids = system.pids if args.profile_gil else system.pids[:1]
+                samplers = [start_profiler(pid, workdir, scenario.key, args.profile_gil)
+                            for pid in pids]
                 profiled = harness.drain_run(scenario)
-                if sampler is not None:
-                    results["profile"] = stop_profiler(sampler)
-                    results["profiled_run_rate"] = profiled["rate"]
+                if None not in samplers:
+                    results["profile"] = results.get("profile", "") + "\n\n".join(
+                        f"{scenario.key}, worker process {pid}:\n{stop_profiler(sampler)}"
+                        for pid, sampler in zip(pids, samplers, strict=True)) + "\n\n"
+                    results.setdefault("profiled_run_rate", {})[scenario.key] = profiled["rate"]
             rate = median_stats([r["rate"] for r in runs])
             paced = harness.paced_run(scenario, rate["median"] / 2 / scenario.fanout,
                                       args.latency_seconds)
@@ -289,22 +301,27 @@ def measure_baselines(args, results, receiver, env, config, workdir, workers, co
     workers.remove(baseline)
 
 
+def cpu_groups(system, receiver, redis) -> dict[str, list[int]]:
+    return {"workers": system.pids, "receiver": [receiver.process.pid],
+            "redis": [redis.process.pid], "bench": [os.getpid()]}
+
+
 def py_spy() -> str | None:
     return shutil.which("py-spy") or shutil.which("py-spy", path=os.environ.get(
         "BENCH_PY_SPY_PATH", str(Path(sys.executable).parent)))
 
 
-def start_profiler(pid: int, workdir: Path):
+def start_profiler(pid: int, workdir: Path, label: str, gil_only: bool = False):
     import subprocess
 
     binary = py_spy()
     if binary is None:
         log("  (py-spy not found: no profile)")
         return None
-    out = workdir / "profile.txt"
+    out = workdir / f"profile-{label}-{pid}.txt"
     process = subprocess.Popen(
         [binary, "record", "--pid", str(pid), "--format", "raw", "--output", str(out),
-         "--rate", "200", "--nonblocking", "--threads", "--idle"],
+         "--rate", "200", "--nonblocking", "--threads", "--gil" if gil_only else "--idle"],
         stdout=subprocess.DEVNULL, stderr=(workdir / "py-spy.log").open("ab"),
     )
     return process, out

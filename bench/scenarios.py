@@ -28,6 +28,7 @@ import delivery.dispatch as dispatch
 import events.writer as writer
 from accounts.models import Role
 from accounts.services import add_member, create_organization
+from bench.cpu import CpuSampler
 from bench.procs import ReceiverProcess
 from datasets.services import create_data_set, create_record
 from delivery import throttle
@@ -100,6 +101,15 @@ class EmitProbe:
             "per_event_p50": percentile([(w + e) * 1000 for w, e, _n in self.samples], 50),
             "events": len(self.samples),
         }
+
+
+def cpu_per_delivery(used: dict[str, float], deliveries: int) -> dict[str, float]:
+    """Processor milliseconds per delivery of each group, over the run's counted part."""
+    result = {name: round(seconds * 1000 / max(deliveries, 1), 3) for name, seconds in used.items()
+              if name not in ("machine busy share", "seconds")}
+    if used:
+        result["machine busy share"] = round(used["machine busy share"], 3)
+    return result
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -242,6 +252,7 @@ class Harness:
     timeout: float = 180.0
     log: Callable[[str], None] = print
     forget_slow: bool = False
+    cpu_groups: dict[str, list[int]] | None = None
 
     def drain_run(self, scenario: Scenario) -> dict:
         self.consumers.pause()
@@ -259,8 +270,9 @@ class Harness:
         emit_cost = self.probe.per_subscription_ms()
         publisher.flush()
         started = time.time()
-        self.consumers.resume()
-        complete = self.receiver.wait_for(scenario.deliveries, self.timeout)
+        with CpuSampler(self.cpu_groups or {}) as cpu:
+            self.consumers.resume()
+            complete = self.receiver.wait_for(scenario.deliveries, self.timeout)
         arrivals = self.receiver.drain()
         pending = wait_settled(30, scenario.organization)
         if not complete:
@@ -275,10 +287,13 @@ class Harness:
             "first_arrival_after_resume": first - started,
             "emit": emit_cost, "emit_seconds": emit_seconds, "pending_after": pending,
         }
+        last_counted = last
         if scenario.slow_paths:
-            _first, last_healthy = _span(healthy)
-            result["healthy_rate"] = (len(healthy) - 1) / (last_healthy - first)
+            _first, last_counted = _span(healthy)
+            result["healthy_rate"] = (len(healthy) - 1) / (last_counted - first)
             result["healthy_deliveries"] = len(healthy)
+        result["cpu"] = cpu_per_delivery(cpu.between(first, last_counted),
+                                         len(healthy) if scenario.slow_paths else len(arrivals))
         return result
 
     def paced_run(self, scenario: Scenario, events_per_second: float, seconds: float) -> dict:

@@ -1,0 +1,91 @@
+"""What one POST costs the sending process as more threads send side by side: the project's
+WebhookSender (requests on keep-alive connections) against the bench's fast receiver, in one
+process, with 1, 4, 16 and 64 threads in turn, alternating for `--repeat` rounds:
+
+    python -m bench.post_threads [--posts 6000] [--threads 1,4,16,64] [--repeat 2]
+
+Prints POSTs per second, processor milliseconds per POST (the kernel's share apart) and the
+process's context switches per POST. Each POST releases the GIL around every system call it
+makes; with other threads waiting for it, each release hands the interpreter over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.procs import ReceiverProcess
+
+BODY = b'{"id": "x", "data": {"name": "bench"}}' * 20
+HEADERS = {"Content-Type": "application/json", "webhook-id": "bench"}
+
+
+def _round(url: str, threads: int, posts: int) -> dict[str, float]:
+    from delivery.http import get_sender
+
+    def post(_number: int) -> None:
+        result = get_sender().send(url, BODY, HEADERS, connect_timeout=5, read_timeout=5,
+                                   excerpt_bytes=1024, allowed_networks=["127.0.0.0/8"])
+        if result.status_code != 200:
+            raise RuntimeError(f"POST failed: {result.status_code} {result.error}")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, range(threads * 4)))  # every thread's connection open
+        before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        list(pool.map(post, range(posts)))
+        after, seconds = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
+    system = after.ru_stime - before.ru_stime
+    return {
+        "posts_per_second": posts / seconds,
+        "cpu_ms": (after.ru_utime - before.ru_utime + system) * 1000 / posts,
+        "kernel_ms": system * 1000 / posts,
+        "voluntary_switches": (after.ru_nvcsw - before.ru_nvcsw) / posts,
+        "involuntary_switches": (after.ru_nivcsw - before.ru_nivcsw) / posts,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.post_threads",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--posts", type=int, default=6000, help="POSTs per round")
+    parser.add_argument("--threads", default="1,4,16,64")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds per thread count")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webhooks_project.settings")
+    counts = [int(n) for n in args.threads.split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-post-threads-") as workdir:
+        receiver = ReceiverProcess(Path(workdir)).start()
+        try:
+            url = receiver.base_url + "/fast/post-threads"
+            rounds: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
+            for _ in range(args.repeat):
+                for threads in counts:
+                    rounds[threads].append(_round(url, threads, args.posts))
+                    receiver.drain()
+        finally:
+            receiver.stop()
+    print(f"{args.posts} POSTs per round, {args.repeat} rounds per thread count, medians "
+          f"(min-max of POSTs/s); Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print("| threads | POSTs/s | CPU ms per POST | of it kernel | voluntary / involuntary "
+          "context switches per POST |")
+    print("| --- | --- | --- | --- | --- |")
+    for threads, results in rounds.items():
+        def med(key: str, results=results) -> float:
+            return statistics.median(r[key] for r in results)
+
+        rates = [r["posts_per_second"] for r in results]
+        print(f"| {threads} | {med('posts_per_second'):,.0f} ({min(rates):,.0f}-"
+              f"{max(rates):,.0f}) | {med('cpu_ms'):.3f} | {med('kernel_ms'):.3f} | "
+              f"{med('voluntary_switches'):.1f} / {med('involuntary_switches'):.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
