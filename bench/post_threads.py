@@ -1,6 +1,7 @@
 """What one POST costs the sending process as more threads send side by side: the project's
 WebhookSender (requests on keep-alive connections) against the bench's fast receiver, in one
-process, with 1, 4, 16 and 64 threads in turn, alternating for `--repeat` rounds:
+process, with 1, 4, 16 and 64 threads in turn, alternating for `--repeat` rounds; and, for
+reference, the same POSTs from one thread multiplexing as many connections with asyncio:
 
     python -m bench.post_threads [--posts 6000] [--threads 1,4,16,64] [--repeat 2]
 
@@ -41,6 +42,42 @@ def _round(url: str, threads: int, posts: int) -> dict[str, float]:
         before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         list(pool.map(post, range(posts)))
         after, seconds = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
+    return _usage(before, after, seconds, posts)
+
+
+def _asyncio_round(port: int, connections: int, posts: int) -> dict[str, float]:
+    """The same POSTs from one thread: an asyncio loop over `connections` keep-alive
+    connections, HTTP written by hand for this receiver only. A reference for what sending
+    without a thread per request in flight costs, not a sender."""
+    import asyncio
+
+    head = (f"POST /fast/post-threads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/json\r\nwebhook-id: bench\r\n"
+            f"Content-Length: {len(BODY)}\r\n\r\n").encode()
+    request = head + BODY
+
+    async def connection(share: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(share):
+            writer.write(request)
+            response = await reader.readuntil(b"\r\n\r\n")
+            length = int(response.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            if not response.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(response[:40])
+        writer.close()
+
+    async def run() -> None:
+        shares = [posts // connections + (i < posts % connections) for i in range(connections)]
+        await asyncio.gather(*(connection(share) for share in shares))
+
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    asyncio.run(run())
+    after, seconds = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
+    return _usage(before, after, seconds, posts)
+
+
+def _usage(before, after, seconds: float, posts: int) -> dict[str, float]:
     system = after.ru_stime - before.ru_stime
     return {
         "posts_per_second": posts / seconds,
@@ -64,11 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         receiver = ReceiverProcess(Path(workdir)).start()
         try:
             url = receiver.base_url + "/fast/post-threads"
-            rounds: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
+            rounds: dict[str, list[dict[str, float]]] = {str(n): [] for n in counts}
+            reference = f"1, asyncio over {max(counts)} connections (reference)"
+            rounds[reference] = []
             for _ in range(args.repeat):
                 for threads in counts:
-                    rounds[threads].append(_round(url, threads, args.posts))
+                    rounds[str(threads)].append(_round(url, threads, args.posts))
                     receiver.drain()
+                rounds[reference].append(_asyncio_round(receiver.port, max(counts), args.posts))
+                receiver.drain()
         finally:
             receiver.stop()
     print(f"{args.posts} POSTs per round, {args.repeat} rounds per thread count, medians "
