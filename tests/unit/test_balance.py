@@ -58,11 +58,15 @@ def test_a_batch_stays_when_moving_it_would_only_move_the_imbalance():
     assert held("a") == 250
 
 
+def last_heard_earlier(node: str, ms: int) -> None:
+    seen = int(redis_client().hget(balance.SEEN_KEY, node))
+    redis_client().hset(balance.SEEN_KEY, node, seen - ms)
+
+
 def test_a_node_not_heard_of_lately_gets_nothing():
     live("a", "b")
     balance.adjust("a", 500)
-    stale = int(redis_client().hget(balance.SEEN_KEY, "b")) - balance.LIVE_MS - 1
-    redis_client().hset(balance.SEEN_KEY, "b", stale)
+    last_heard_earlier("b", balance.LIVE_MS + 1)
     assert balance.place("a", 100) is None
     assert held("b") == 0
 
@@ -79,8 +83,7 @@ def test_counts_go_back_down_and_never_below_zero():
 def test_a_restarted_node_starts_from_zero_and_long_dead_nodes_are_forgotten():
     live("a", "dead")
     balance.adjust("a", 250)
-    long_ago = int(redis_client().hget(balance.SEEN_KEY, "dead")) - balance.FORGET_MS - 1
-    redis_client().hset(balance.SEEN_KEY, "dead", long_ago)
+    last_heard_earlier("dead", balance.FORGET_MS + 1)
     live("a")
     assert held("a") == 0
     assert not redis_client().hexists(balance.SEEN_KEY, "dead")
