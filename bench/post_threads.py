@@ -1,7 +1,9 @@
 """What one POST costs the sending process as more threads send side by side: the project's
-WebhookSender (requests on keep-alive connections) against the bench's fast receiver, in one
-process, with 1, 4, 16 and 64 threads in turn, alternating for `--repeat` rounds; and, for
-reference, the same POSTs from one thread multiplexing as many connections with asyncio:
+WebhookSender against the bench's fast receiver, in one process, with 1, 4, 16 and 64 threads in
+turn each waiting for its own POST, alternating for `--repeat` rounds; and, for reference, the
+same POSTs from one thread multiplexing as many connections with asyncio. (Until the sender moved
+to one event loop per process it was requests, a thread per POST in flight:
+bench/results/post-threads.md was measured then.)
 
     python -m bench.post_threads [--posts 6000] [--threads 1,4,16,64] [--repeat 2]
 

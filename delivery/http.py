@@ -1,5 +1,10 @@
 """The HTTP client that POSTs webhooks to subscriber URLs.
 
+Every worker process sends from one asyncio event loop (its own thread), on aiohttp's keep-alive
+connections: a batch's POSTs are in flight side by side without a thread each, so sending many
+at once does not cost the interpreter a hand-over of the GIL at every system call (bench/README.md,
+"(c)'s extra cost per delivery"). Callers stay synchronous (`WebhookSender.send`, `send_many`).
+
 The host is resolved and checked once (`resolve_destination`) and the connection goes to one of
 those checked addresses, so DNS cannot answer differently a moment later (rebinding), while the
 Host header, TLS SNI and certificate verification still use the original host name. Redirects
@@ -8,32 +13,29 @@ are never followed: a 3xx could point anywhere, internal addresses included.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import email.utils
+import ipaddress
 import os
 import re
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from http.client import HTTPException
-from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError
-from urllib3.exceptions import HTTPError as Urllib3Error
+import aiohttp
 
 from delivery.ssrf import IPNetwork, Resolver, UnsafeDestination, resolve_destination
 
-# Carries the original host name from send() to the adapter on the PreparedRequest.
-_PINNED_HOST_ATTR = "webhook_pinned_host"
 _MAX_ADDRESS_ATTEMPTS = 3
 _READ_CHUNK = 65536
 _DELTA_SECONDS = re.compile(r"[0-9]{1,10}(\.[0-9]+)?")
-_NETWORK_ERRORS = (requests.RequestException, Urllib3Error, HTTPException, OSError)
+_NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError, OSError, ValueError)
 
 
 @dataclass
@@ -49,26 +51,16 @@ class SendResult:
     duration_ms: int = 0
     retry_after: float | None = None
     connected_address: str = ""
+    started_at: float = 0.0  # wall clock (time.time()) when the POST left the queue
 
 
-class PinnedHostAdapter(HTTPAdapter):
-    """Connects to the IP address in the URL but speaks TLS to the original host name.
+@dataclass(frozen=True)
+class Post:
+    """One POST for `send_many`."""
 
-    server_hostname (SNI) and assert_hostname (certificate check) are part of urllib3's pool
-    key, so keep-alive connections are pooled per (scheme, address, port, host name).
-    """
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        hostname = getattr(request, _PINNED_HOST_ATTR, None)
-        if hostname:
-            pool_kwargs["server_hostname"] = hostname
-            pool_kwargs["assert_hostname"] = hostname
-        return host_params, pool_kwargs
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -88,94 +80,138 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def _is_connect_failure(exc: BaseException) -> bool:
-    # Only a failure to establish the connection proves the request was never sent, which is
-    # what makes trying the host's next address safe (no duplicate delivery).
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectionError) and isinstance(reason, ConnectTimeoutError)
+    # The connection was never made (refused, unreachable, timed out): the next address may do.
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return False
+    return isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
 
 
 def _describe(exc: BaseException, where: str, connect_timeout: float, read_timeout: float) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return f"connect timeout: no connection to {where} within {connect_timeout:g}s"
-    if isinstance(exc, requests.ReadTimeout):
+    if isinstance(exc, aiohttp.SocketTimeoutError | asyncio.TimeoutError):
         return f"read timeout: no response from {where} within {read_timeout:g}s"
-    # requests wraps urllib3 which wraps the socket error; the innermost one says what happened.
-    root, seen = exc, set()
-    while id(root) not in seen:
-        seen.add(id(root))
-        nested = [getattr(root, "reason", None), *root.args, root.__cause__, root.__context__]
-        root = next((e for e in nested if isinstance(e, BaseException)), root)
-    detail = str(root) or type(root).__name__
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"TLS error with {where}: {detail}"
-    if _is_connect_failure(exc):
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        cause = getattr(exc, "certificate_error", None) or getattr(exc, "os_error", None) or exc
+        return f"TLS error with {where}: {cause}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        errno = getattr(exc.os_error, "errno", None)
+        detail = os.strerror(errno) if errno else str(exc.os_error)
         return f"could not connect to {where}: {detail}"
-    return f"request to {where} failed: {detail}"
+    return f"request to {where} failed: {exc or type(exc).__name__}"
+
+
+_loop_lock = threading.Lock()
+_loop_state: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """The process's sending loop, started on first use (again in a forked child)."""
+    global _loop_state
+    with _loop_lock:
+        if _loop_state is None or _loop_state[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="webhook-send", daemon=True).start()
+            _loop_state = (os.getpid(), loop)
+        return _loop_state[1]
 
 
 class WebhookSender:
-    """Sends webhook POSTs, reusing keep-alive connections per destination.
-
-    Not thread-safe: it wraps a requests.Session, which must not be shared between threads.
-    Use one instance per worker thread, normally through `get_sender()`.
-    """
+    """Sends webhook POSTs from the process's event loop, reusing keep-alive connections per
+    destination; at most `max_in_flight` at once, `max_per_endpoint` of them to one host and
+    port (a receiver is not flooded with connections at once). Safe to call from any thread."""
 
     def __init__(
-        self, *, pool_connections: int = 32, pool_maxsize: int = 2, ca_bundle: str | None = None,
-        resolver: Resolver = socket.getaddrinfo,
+        self, *, max_in_flight: int = 64, max_per_endpoint: int = 16,
+        ca_bundle: str | None = None, resolver: Resolver = socket.getaddrinfo,
     ) -> None:
         self.pid = os.getpid()
         self._resolver = resolver
-        self._verify: bool | str = ca_bundle or True
-        self._session = session = requests.Session()
-        # Environment proxies would resolve names themselves, bypassing the address checks, and
-        # .netrc credentials must never reach subscriber URLs.
-        session.trust_env = False
-        # Requests go to IP addresses, so stored cookies would leak between all subscribers
-        # sharing an address (shared hosting, load balancers).
-        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        # The body is read raw: no compression keeps the excerpt readable and rules out
-        # decompression bombs.
-        session.headers["Accept-Encoding"] = "identity"
-        adapter = PinnedHostAdapter(
-            pool_connections=pool_connections, pool_maxsize=pool_maxsize, max_retries=0
+        self._tls = ssl.create_default_context(cafile=ca_bundle)
+        self._loop = _event_loop()
+        self._max_in_flight = max(1, max_in_flight)
+        self._max_per_endpoint = max(1, min(max_per_endpoint, self._max_in_flight))
+        self._session: aiohttp.ClientSession = self._run(self._open())
+
+    async def _open(self) -> aiohttp.ClientSession:
+        self._slots = asyncio.Semaphore(self._max_in_flight)
+        self._per_endpoint: dict[tuple[str, int], asyncio.Semaphore] = {}
+        # The pool is keyed by address, port, TLS context and server name, so a connection made
+        # for one host name is never reused for another that resolves to the same address.
+        connector = aiohttp.TCPConnector(limit=0, ssl=self._tls, use_dns_cache=False)
+        return aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+            trust_env=False, headers={"Accept-Encoding": "identity"},
         )
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def close(self) -> None:
-        self._session.close()
+        self._run(self._session.close())
 
-    def send(
-        self,
-        url: str,
-        body: bytes,
-        headers: Mapping[str, str],
-        *,
-        connect_timeout: float,
-        read_timeout: float,
-        excerpt_bytes: int,
-        allowed_networks: Iterable[str | IPNetwork],
-    ) -> SendResult:
-        """POST `body` to `url`. Never raises for network or destination problems."""
-        started = time.monotonic()
+    def send(self, url: str, body: bytes, headers: Mapping[str, str], **options) -> SendResult:
+        """POST `body` to `url` (options as for `send_many`). Never raises for network or
+        destination problems."""
+        return self.send_many([Post(url, body, headers)], **options)[0]
+
+    def send_many(
+        self, posts: Sequence[Post], *, connect_timeout: float, read_timeout: float,
+        excerpt_bytes: int, allowed_networks: Iterable[str | IPNetwork],
+    ) -> list[SendResult]:
+        """POSTs side by side; results in the order of `posts`."""
+        allowed = list(allowed_networks)
+
+        async def all_of_them() -> list[SendResult]:
+            return await asyncio.gather(*(
+                self._send(p, connect_timeout, read_timeout, excerpt_bytes, allowed)
+                for p in posts))
+
+        return self._run(all_of_them()) if posts else []
+
+    async def _destination(self, url: str, allowed: list):
+        host = urlsplit(url).hostname or ""
         try:
-            dest = resolve_destination(url, allowed_networks, self._resolver)
+            ipaddress.ip_address(host)
+        except ValueError:  # a name: resolving it blocks, so not on the loop
+            return await self._loop.run_in_executor(
+                None, resolve_destination, url, allowed, self._resolver)
+        return resolve_destination(url, allowed, self._resolver)
+
+    def _endpoint_slots(self, dest) -> asyncio.Semaphore:
+        key = (dest.host, dest.port)
+        if key not in self._per_endpoint:
+            self._per_endpoint[key] = asyncio.Semaphore(self._max_per_endpoint)
+        return self._per_endpoint[key]
+
+    async def _send(self, post: Post, connect_timeout: float, read_timeout: float,
+                    excerpt_bytes: int, allowed: list) -> SendResult:
+        started, wall = time.monotonic(), time.time()
+        try:
+            dest = await self._destination(post.url, allowed)
         except UnsafeDestination as exc:
-            return _failure(started, str(exc), "")
-        merged = {k: v for k, v in headers.items() if k.lower() != "host"}
+            return _failure(started, wall, str(exc), "")
+        # An endpoint's own queue first, so that POSTs waiting for a busy receiver hold none of
+        # the process's slots; the clock starts once both are taken, so the wait in line does
+        # not count as the receiver's time (slow endpoints are told by it, delivery/throttle.py).
+        async with self._endpoint_slots(dest), self._slots:
+            started, wall = time.monotonic(), time.time()
+            return await self._post(dest, post, connect_timeout, read_timeout, excerpt_bytes,
+                                    started, wall)
+
+    async def _post(self, dest, post: Post, connect_timeout: float, read_timeout: float,
+                    excerpt_bytes: int, started: float, wall: float) -> SendResult:
+        merged = {k: v for k, v in post.headers.items() if k.lower() != "host"}
         merged["Host"] = dest.host_header
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout,
+                                        sock_read=read_timeout)
+        server_name = dest.host.rstrip(".") if dest.scheme == "https" else None
         error = address = ""
         for address in dest.addresses[:_MAX_ADDRESS_ATTEMPTS]:
-            request = requests.Request("POST", dest.url_for(address), data=body, headers=merged)
-            prepared = self._session.prepare_request(request)
-            # Certificates never carry the trailing dot of a fully qualified name.
-            setattr(prepared, _PINNED_HOST_ATTR, dest.host.rstrip("."))
             try:
-                response = self._session.send(
-                    prepared, stream=True, allow_redirects=False, proxies={}, verify=self._verify,
-                    timeout=(connect_timeout, read_timeout),
-                )
+                response = await self._session.post(
+                    dest.url_for(address), data=post.body, headers=merged,
+                    allow_redirects=False, timeout=timeout, server_hostname=server_name)
             except _NETWORK_ERRORS as exc:
                 where = f"{address}:{dest.port}"
                 where = where if dest.host == address else f"{dest.host} ({where})"
@@ -183,35 +219,38 @@ class WebhookSender:
                 if _is_connect_failure(exc):
                     continue
                 break
-            excerpt = _read_excerpt(response, excerpt_bytes, time.monotonic() + read_timeout)
+            excerpt = await _read_excerpt(response, excerpt_bytes,
+                                          time.monotonic() + read_timeout)
             return SendResult(
-                status_code=response.status_code,
+                status_code=response.status,
                 headers=dict(response.headers),
                 body_excerpt=excerpt.decode("utf-8", errors="replace"),
                 duration_ms=int((time.monotonic() - started) * 1000),
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 connected_address=address,
+                started_at=wall,
             )
-        return _failure(started, error, address)
+        return _failure(started, wall, error, address)
 
 
-def _failure(started: float, error: str, address: str) -> SendResult:
+def _failure(started: float, wall: float, error: str, address: str) -> SendResult:
     elapsed = int((time.monotonic() - started) * 1000)
-    return SendResult(None, error=error, duration_ms=elapsed, connected_address=address)
+    return SendResult(None, error=error, duration_ms=elapsed, connected_address=address,
+                      started_at=wall)
 
 
-def _read_excerpt(response: requests.Response, limit: int, deadline: float) -> bytes:
-    """Read at most `limit` body bytes, giving up at `deadline`; always closes the response.
-
-    read1() returns after a single socket read, so a receiver trickling bytes can overrun the
-    deadline by one read timeout at most. A body read to its end hands the connection back to
-    the pool for keep-alive; otherwise closing the response discards the connection.
-    """
+async def _read_excerpt(response: aiohttp.ClientResponse, limit: int, deadline: float) -> bytes:
+    """Read at most `limit` body bytes, giving up at `deadline`. A body read to its end hands
+    the connection back to the pool for keep-alive; otherwise it is closed."""
     chunks: list[bytes] = []
     received = 0
     try:
-        while received < limit and time.monotonic() < deadline:
-            chunk = response.raw.read1(min(limit - received, _READ_CHUNK), decode_content=False)
+        while received < limit:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            chunk = await asyncio.wait_for(
+                response.content.read(min(limit - received, _READ_CHUNK)), remaining)
             if not chunk:
                 break
             chunks.append(chunk)
@@ -219,20 +258,26 @@ def _read_excerpt(response: requests.Response, limit: int, deadline: float) -> b
     except _NETWORK_ERRORS:
         pass  # the status is already known; a partial excerpt is good enough for the log
     finally:
-        response.close()
+        if response.content.at_eof():
+            response.release()
+        else:
+            response.close()
     return b"".join(chunks)
 
 
-_local = threading.local()
+_senders: dict[int, WebhookSender] = {}
+_senders_lock = threading.Lock()
 
 
-def get_sender(*, pool_connections: int = 32, pool_maxsize: int = 2) -> WebhookSender:
-    """The calling thread's WebhookSender, created on first use (pool sizes apply then).
+def get_sender(*, max_in_flight: int = 64, max_per_endpoint: int = 16) -> WebhookSender:
+    """The process's WebhookSender, created on first use (the limits apply then).
 
     A sender inherited through fork() is replaced: its pooled sockets belong to the parent.
     """
-    sender: WebhookSender | None = getattr(_local, "sender", None)
-    if sender is None or sender.pid != os.getpid():
-        sender = WebhookSender(pool_connections=pool_connections, pool_maxsize=pool_maxsize)
-        _local.sender = sender
-    return sender
+    with _senders_lock:
+        sender = _senders.get(os.getpid())
+        if sender is None:
+            sender = _senders[os.getpid()] = WebhookSender(
+                max_in_flight=max_in_flight, max_per_endpoint=max_per_endpoint)
+            atexit.register(sender.close)  # its connections closed while the loop still runs
+        return sender

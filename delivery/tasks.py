@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from celery.utils.nodenames import worker_direct
@@ -17,7 +15,7 @@ from django.utils import timezone
 
 from delivery import balance, drain
 from delivery.dispatch import PUBLISH_RETRY, enqueue, enqueue_retries, put_back
-from delivery.http import SendResult, get_sender
+from delivery.http import Post, SendResult, get_sender
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
@@ -58,18 +56,25 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
         return _try_once(self, delivery_id, slots.slow)
 
 
-def _send(claim: ClaimedTry) -> tuple[ClaimedTry, SendResult, dict, object]:
-    body = claim.body.encode("utf-8")
-    headers = build_headers(claim.event_id, body, claim.secrets)
-    started_at = timezone.now()
-    result = get_sender().send(
-        claim.url, body, headers,
+def _send(claims: list[ClaimedTry]) -> list[tuple[ClaimedTry, SendResult, dict, object]]:
+    """POSTs the claimed tries side by side (the process's event loop, delivery/http.py)."""
+    posts, recorded = [], []
+    for claim in claims:
+        body = claim.body.encode("utf-8")
+        headers = build_headers(claim.event_id, body, claim.secrets)
+        posts.append(Post(claim.url, body, headers))
+        recorded.append(_recordable(headers))
+    sender = get_sender(max_in_flight=settings.WEBHOOK_BATCH_CONCURRENCY,
+                        max_per_endpoint=settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT)
+    results = sender.send_many(
+        posts,
         connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT,
         read_timeout=settings.WEBHOOK_READ_TIMEOUT,
         excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
         allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
     )
-    return claim, result, _recordable(headers), started_at
+    return [(claim, result, headers, datetime.fromtimestamp(result.started_at, UTC))
+            for claim, result, headers in zip(claims, results, recorded, strict=True)]
 
 
 def _note_speeds(sent: list, slow_before: set[str]) -> None:
@@ -103,30 +108,14 @@ def _try_once(task, delivery_id: str, slow_before: set[str]) -> str | None:
     claims = _claim(task, [delivery_id], policy)
     if not claims:
         return None
-    sent = _send(claims[0])
-    _note_speeds([sent], slow_before)
-    outcome = record_tries([sent], policy)[delivery_id]
-    _log(sent[0], sent[1], outcome)
+    sent = _send(claims)
+    _note_speeds(sent, slow_before)
+    outcome = record_tries(sent, policy)[delivery_id]
+    _log(sent[0][0], sent[0][1], outcome)
     if outcome.retry_in is not None:
         # Retries go to their own queue so they never wait behind first tries.
         raise task.retry(countdown=outcome.retry_in, queue=RETRY_QUEUE)
     return outcome.status
-
-
-_batch_pool: ThreadPoolExecutor | None = None
-_batch_pool_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """Threads that POST a batch side by side; they live as long as the worker, so each
-    keeps its own keep-alive connections (get_sender is per thread)."""
-    global _batch_pool
-    with _batch_pool_lock:
-        if _batch_pool is None:
-            _batch_pool = ThreadPoolExecutor(
-                max_workers=settings.WEBHOOK_BATCH_CONCURRENCY, thread_name_prefix="webhook-post"
-            )
-        return _batch_pool
 
 
 @shared_task(bind=True, name="delivery.tasks.deliver_batch", acks_late=True,
@@ -214,7 +203,7 @@ def _deliver(task, urls: dict[str, str], after_claim=None, put_back_refused: boo
         claims = _claim(task, allowed, policy) if allowed else []
         if after_claim is not None:
             after_claim(waiting)
-        sent = list(_pool().map(_send, claims))
+        sent = _send(claims) if claims else []
     if sent:
         _note_speeds(sent, slots.slow)
     outcomes = record_tries(sent, policy) if sent else {}

@@ -183,9 +183,12 @@ WEBHOOK_RETENTION_FAILED_DAYS = env.float("WEBHOOK_RETENTION_FAILED_DAYS", defau
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
 # A fan-out's deliveries go to the workers in tasks of up to this many (1: one task each), and a
 # subscription's stream is drained in batches of this many; a batch task POSTs them side by
-# side on up to WEBHOOK_BATCH_CONCURRENCY threads per worker process.
+# side from the process's event loop, at most WEBHOOK_BATCH_CONCURRENCY in flight per process.
 WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100)
 WEBHOOK_BATCH_CONCURRENCY = env.int("WEBHOOK_BATCH_CONCURRENCY", default=64)
+# Of those, at most this many to one endpoint (host and port) at once: a burst of batches does
+# not open dozens of connections to one receiver at the same moment.
+WEBHOOK_MAX_POSTS_PER_ENDPOINT = env.int("WEBHOOK_MAX_POSTS_PER_ENDPOINT", default=16)
 # A batch that finds its worker node with a POST pool's worth of tries waiting goes to a live node
 # holding fewer (delivery/balance.py), through that node's own queue.
 WEBHOOK_BALANCE_BATCHES = env.bool("WEBHOOK_BALANCE_BATCHES", default=True)

@@ -75,7 +75,7 @@ def test_saved_webhook_whose_dns_turns_private_fails_at_send_without_connecting(
 
     dns.address = address  # the name is re-pointed after it was checked and saved
     sender = delivery_http.WebhookSender(resolver=dns)
-    monkeypatch.setattr("delivery.tasks.get_sender", lambda: sender)
+    monkeypatch.setattr("delivery.tasks.get_sender", lambda **_options: sender)
     test = call(client, "post", f"/api/v1/webhooks/{created.json()['id']}/test", key)
     deliver_webhook.apply(args=[test.json()["id"]])
 

@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # A listen backlog like a production server's (http.server's default is 5): a sender
+    # opening several connections at once must not see SYNs dropped by the test receiver.
+    request_queue_size = 128
+
+
 @dataclass
 class Received:
     path: str
@@ -67,7 +73,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from delivery.http import WebhookSender, get_sender, parse_retry_after
+from delivery.http import Post, WebhookSender, get_sender, parse_retry_after
 
 ALLOW_LOCAL = ["127.0.0.1/32"]
 BODY = b'{"event": "test"}'
@@ -236,7 +236,7 @@ def test_dns_rebinding_has_no_window(server, monkeypatch):
         first = post(client, server.url("/ok", host="rebind.test"))
         assert first.status_code == 200 and first.connected_address == "127.0.0.1"
         # The socket layer only ever saw the checked address, never the name.
-        assert resolver.calls == ["rebind.test"] and lookups == ["127.0.0.1"]
+        assert resolver.calls == ["rebind.test"] and "rebind.test" not in lookups
         assert server.seen[0][1]["Host"] == f"rebind.test:{server.port}"
         # A new answer is checked on the next send, even with a pooled connection at hand.
         second = post(client, server.url("/ok", host="rebind.test"))
@@ -270,14 +270,38 @@ def test_parse_retry_after():
     assert [parse_retry_after(v) for v in (None, "", "soon", "-5", "1e9")] == [None] * 5
 
 
-def test_get_sender_is_per_thread():
+def test_get_sender_is_one_per_process_and_usable_from_any_thread(server):
     mine = get_sender()
     assert get_sender() is mine
     others = []
-    worker = threading.Thread(target=lambda: others.append(get_sender()))
+
+    def from_another_thread():
+        others.append((get_sender(), post(get_sender(), server.url("/ok"))))
+
+    worker = threading.Thread(target=from_another_thread)
     worker.start()
     worker.join()
-    assert others[0] is not mine
+    assert others[0][0] is mine and others[0][1].status_code == 200
+
+
+def test_send_many_keeps_the_order_and_each_result(server, sender):
+    posts = [Post(server.url(path), BODY, {}) for path in ("/ok", "/fail", "/redirect", "/ok")]
+    results = sender.send_many(posts, connect_timeout=2.0, read_timeout=2.0, excerpt_bytes=1024,
+                               allowed_networks=ALLOW_LOCAL)
+    assert [r.status_code for r in results] == [200, 500, 302, 200]
+    assert sorted(path for path, _, _ in server.seen) == ["/fail", "/ok", "/ok", "/redirect"]
+
+
+def test_in_flight_posts_are_bounded(server):
+    with sender_with(max_in_flight=2) as client:
+        posts = [Post(server.url("/hang"), BODY, {}) for _ in range(5)]
+        started = time.monotonic()
+        results = client.send_many(posts, connect_timeout=2.0, read_timeout=0.3,
+                                   excerpt_bytes=1024, allowed_networks=ALLOW_LOCAL)
+    # Two at a time, each giving up after 0.3 s: three rounds.
+    assert all(r.status_code is None for r in results)
+    assert time.monotonic() - started >= 0.85
+    assert server.connections <= 2 + 3  # a timed-out connection is not reused
 
 
 @pytest.fixture(scope="module")
@@ -337,3 +361,19 @@ def test_https_rejects_untrusted_certificate(tls_server):
     with sender_with(resolver=resolver_for("127.0.0.1")) as client:
         result = post(client, tls_server.url("/ok", host="pinned.test", scheme="https"))
     assert result.status_code is None and "certificate verify failed" in result.error
+
+
+def test_posts_waiting_for_a_busy_endpoint_hold_no_slot(server):
+    with running(Server()) as other, sender_with(max_in_flight=2, max_per_endpoint=1) as client:
+        posts = [Post(server.url("/hang"), BODY, {}) for _ in range(3)]
+        posts.append(Post(other.url("/ok"), BODY, {}))
+        started, wall = time.monotonic(), time.time()
+        results = client.send_many(posts, connect_timeout=2.0, read_timeout=0.3,
+                                   excerpt_bytes=1024, allowed_networks=ALLOW_LOCAL)
+        elapsed = time.monotonic() - started
+    # One at a time to the hanging endpoint; the other endpoint's POST did not wait behind them,
+    # and its time is its own, not the wait in line.
+    assert [r.status_code for r in results] == [None, None, None, 200]
+    assert elapsed >= 0.85 and results[3].duration_ms < 300
+    assert results[3].started_at - wall < 0.25
+    assert other.seen and [path for path, _, _ in other.seen] == ["/ok"]
