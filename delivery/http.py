@@ -125,7 +125,6 @@ class WebhookSender:
         self, *, max_in_flight: int = 64, max_per_endpoint: int = 16,
         ca_bundle: str | None = None, resolver: Resolver = socket.getaddrinfo,
     ) -> None:
-        self.pid = os.getpid()
         self._resolver = resolver
         self._tls = ssl.create_default_context(cafile=ca_bundle)
         self._loop = _event_loop()

@@ -58,6 +58,8 @@ def deliver_webhook(self, delivery_id: str) -> str | None:
 
 def _send(claims: list[ClaimedTry]) -> list[tuple[ClaimedTry, SendResult, dict, object]]:
     """POSTs the claimed tries side by side (the process's event loop, delivery/http.py)."""
+    if not claims:
+        return []
     posts, recorded = [], []
     for claim in claims:
         body = claim.body.encode("utf-8")
@@ -203,7 +205,7 @@ def _deliver(task, urls: dict[str, str], after_claim=None, put_back_refused: boo
         claims = _claim(task, allowed, policy) if allowed else []
         if after_claim is not None:
             after_claim(waiting)
-        sent = _send(claims) if claims else []
+        sent = _send(claims)
     if sent:
         _note_speeds(sent, slots.slow)
     outcomes = record_tries(sent, policy) if sent else {}

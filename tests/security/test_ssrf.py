@@ -77,7 +77,10 @@ def test_saved_webhook_whose_dns_turns_private_fails_at_send_without_connecting(
     sender = delivery_http.WebhookSender(resolver=dns)
     monkeypatch.setattr("delivery.tasks.get_sender", lambda **_options: sender)
     test = call(client, "post", f"/api/v1/webhooks/{created.json()['id']}/test", key)
-    deliver_webhook.apply(args=[test.json()["id"]])
+    try:
+        deliver_webhook.apply(args=[test.json()["id"]])
+    finally:
+        sender.close()
 
     assert connections == [], "a connection was attempted to a refused address"
     attempts = list(Attempt.objects.filter(delivery_id=test.json()["id"]))
