@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import email.utils
 import ipaddress
 import os
@@ -134,7 +135,9 @@ class WebhookSender:
 
     async def _open(self) -> aiohttp.ClientSession:
         self._slots = asyncio.Semaphore(self._max_in_flight)
-        self._per_endpoint: dict[tuple[str, int], asyncio.Semaphore] = {}
+        # Per host and port: its semaphore and how many POSTs hold or await it. An entry goes
+        # when the last of them is done, so a long-lived worker keeps none for past receivers.
+        self._per_endpoint: dict[tuple[str, int], tuple[asyncio.Semaphore, list[int]]] = {}
         # The pool is keyed by address, port, TLS context and server name, so a connection made
         # for one host name is never reused for another that resolves to the same address.
         connector = aiohttp.TCPConnector(limit=0, ssl=self._tls, use_dns_cache=False)
@@ -177,11 +180,21 @@ class WebhookSender:
                 None, resolve_destination, url, allowed, self._resolver)
         return resolve_destination(url, allowed, self._resolver)
 
-    def _endpoint_slots(self, dest) -> asyncio.Semaphore:
+    @contextlib.asynccontextmanager
+    async def _endpoint_slot(self, dest):
         key = (dest.host, dest.port)
-        if key not in self._per_endpoint:
-            self._per_endpoint[key] = asyncio.Semaphore(self._max_per_endpoint)
-        return self._per_endpoint[key]
+        entry = self._per_endpoint.get(key)
+        if entry is None:
+            entry = self._per_endpoint[key] = (asyncio.Semaphore(self._max_per_endpoint), [0])
+        semaphore, users = entry
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._per_endpoint[key]
 
     async def _send(self, post: Post, connect_timeout: float, read_timeout: float,
                     excerpt_bytes: int, allowed: list) -> SendResult:
@@ -193,7 +206,7 @@ class WebhookSender:
         # An endpoint's own queue first, so that POSTs waiting for a busy receiver hold none of
         # the process's slots; the clock starts once both are taken, so the wait in line does
         # not count as the receiver's time (slow endpoints are told by it, delivery/throttle.py).
-        async with self._endpoint_slots(dest), self._slots:
+        async with self._endpoint_slot(dest), self._slots:
             started, wall = time.monotonic(), time.time()
             return await self._post(dest, post, connect_timeout, read_timeout, excerpt_bytes,
                                     started, wall)

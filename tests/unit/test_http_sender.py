@@ -371,6 +371,8 @@ def test_posts_waiting_for_a_busy_endpoint_hold_no_slot(server):
         results = client.send_many(posts, connect_timeout=2.0, read_timeout=0.3,
                                    excerpt_bytes=1024, allowed_networks=ALLOW_LOCAL)
         elapsed = time.monotonic() - started
+        # An endpoint's slots go with the last POST that used them.
+        assert client._per_endpoint == {}
     # One at a time to the hanging endpoint; the other endpoint's POST did not wait behind them,
     # and its time is its own, not the wait in line.
     assert [r.status_code for r in results] == [None, None, None, 200]
