@@ -6,17 +6,27 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-# Inclusive shares of these frames are printed first: the stages of one delivery.
+# Inclusive shares of these frames are printed first: the stages of a delivery, as shares of the
+# samples not spent idle. A needle is a function name with the start of its file.
+TASKS = ("deliver_webhook (delivery/", "deliver_batch (delivery/", "drain_webhook (delivery/")
+SEND_LOOP = "run_forever (asyncio/"
 STAGES = [
-    ("deliver_webhook (whole task)", "deliver_webhook"),
-    ("BEGIN (SQLite: waiting for the write lock)", "Atomic.__enter__"),
-    ("COMMIT", "Atomic.__exit__"),
-    ("all SQL, BEGIN and COMMIT included", "CursorWrapper.execute"),
-    ("WebhookSender.send (HTTP)", "WebhookSender.send"),
-    ("build_headers (signing)", "build_headers"),
-    ("endpoint_slot (Redis)", "endpoint_slot"),
-    ("logging", "logging/__init__"),
-    ("celery/kombu outside the task", None),
+    ("delivery tasks (deliver_webhook, deliver_batch, drain_webhook)", TASKS),
+    ("  drain reads (due_first_tries)", ("due_first_tries (delivery/",)),
+    ("  claims (claim_tries)", ("claim_tries (delivery/",)),
+    ("  records (record_tries)", ("record_tries (delivery/",)),
+    ("  slow-endpoint slots (Redis)", ("endpoint_slots (delivery/",)),
+    ("  slow-endpoint marks (Redis)", ("note_durations (delivery/",)),
+    ("  batch placement (Redis)", ("_handed_over (delivery/",)),
+    ("  publishing tasks", ("apply_async (celery/",)),
+    ("  signing (build_headers)", ("build_headers (delivery/",)),
+    ("  waiting in send_many for the POSTs", ("send_many (delivery/",)),
+    ("  logging", ("logging/__init__",)),
+    ("  BEGIN (SQLite: waiting for the write lock)", ("Atomic.__enter__",)),
+    ("  COMMIT", ("Atomic.__exit__",)),
+    ("  all SQL, BEGIN and COMMIT included", ("CursorWrapper.execute",)),
+    ("the send loop (delivery/http.py on aiohttp)", (SEND_LOOP,)),
+    ("celery/kombu outside the tasks and the loop", None),
 ]
 
 
@@ -30,7 +40,7 @@ def summarize_collapsed(path: Path, top: int = 15) -> str:
     leaf: Counter[str] = Counter()
     paths: Counter[tuple[str, ...]] = Counter()
     stage: Counter[str] = Counter()
-    total = 0
+    total = working = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         try:
@@ -51,25 +61,22 @@ def summarize_collapsed(path: Path, top: int = 15) -> str:
         else:
             paths[(_short(frames[-1]),)] += count
         joined = ";".join(frames)
-        in_task = "deliver_webhook" in joined
-        if not in_task and _idle_wait(frames[-1]):
+        busy = any(n in joined for n in TASKS + (SEND_LOOP,))
+        if not busy and _idle_wait(frames[-1]):
             continue  # a pool thread with nothing to do
-        for name, needle in STAGES:
-            if needle is None:
-                if not in_task:
+        working += count
+        for name, needles in STAGES:
+            if needles is None:
+                if not busy:
                     stage[name] += count
-            elif needle in joined:
+            elif any(n in joined for n in needles):
                 stage[name] += count
     if not total:
         return "(no samples)"
-    task = stage[STAGES[0][0]] or 1
-    lines = [f"{total} samples of all threads (running or waiting) in one system worker; "
-             "stage shares are of the samples inside deliver_webhook", "",
-             "stage                                    share"]
-    for name, _needle in STAGES:
-        share = 100 * stage[name] / (total if _needle is None else task)
-        lines.append(f"{name:40} {share:5.1f}%" + ("  (of all samples)" if _needle is None
-                                                     else ""))
+    lines = [f"{total} samples, {working} of them not idle; stage shares are of those", "",
+             f"{'stage':64} share"]
+    for name, _needles in STAGES:
+        lines.append(f"{name:64} {100 * stage[name] / max(working, 1):5.1f}%")
     lines += ["", f"top {top} functions, inclusive:"]
     lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(top + 8)
               if not f.startswith(("<module>", "_bootstrap", "run (threading", "worker ("))][:top]

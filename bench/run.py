@@ -9,6 +9,7 @@ deadline (--max-seconds), so it always stops by itself.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import shlex
@@ -222,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
                 pids = system.pids if args.profile_gil else system.pids[:1]
                 samplers = [start_profiler(pid, workdir, scenario.key, args.profile_gil)
                             for pid in pids]
-                profiled = harness.drain_run(scenario)
+                # Sampled until the healthy endpoints' last delivery: the span that counts, not
+                # the slow receivers' tail after it.
+                profiled = harness.drain_run(
+                    scenario, healthy_done=functools.partial(interrupt_profilers, samplers))
                 if None not in samplers:
                     results["profile"] = results.get("profile", "") + "\n\n".join(
                         f"{scenario.key}, worker process {pid}:\n{stop_profiler(sampler)}"
@@ -325,6 +329,12 @@ def start_profiler(pid: int, workdir: Path, label: str, gil_only: bool = False):
         stdout=subprocess.DEVNULL, stderr=(workdir / "py-spy.log").open("ab"),
     )
     return process, out
+
+
+def interrupt_profilers(samplers: list) -> None:
+    for sampler in samplers:
+        if sampler is not None:
+            sampler[0].send_signal(signal.SIGINT)
 
 
 def stop_profiler(sampler) -> str:

@@ -172,6 +172,13 @@ class Scenario:
     def deliveries(self) -> int:
         return self.events * self.fanout
 
+    @property
+    def healthy_deliveries(self) -> int:
+        """Deliveries to the endpoints that answer at once. Events go round robin over the
+        targets, the slow ones first (build_scenarios)."""
+        slow, targets = len(self.slow_paths), max(1, len(self.targets))
+        return self.fanout * sum(1 for n in range(self.events) if n % targets >= slow)
+
 
 def _org(name: str):
     organization = create_organization(f"{name}-{uuid.uuid4().hex[:8]}")
@@ -254,7 +261,10 @@ class Harness:
     forget_slow: bool = False
     cpu_groups: dict[str, list[int]] | None = None
 
-    def drain_run(self, scenario: Scenario) -> dict:
+    def drain_run(self, scenario: Scenario, healthy_done: Callable[[], None] | None = None
+                  ) -> dict:
+        """`healthy_done` is called once as many deliveries arrived as go to the healthy
+        endpoints (the end of the span the rates and processor times count)."""
         self.consumers.pause()
         if self.forget_slow:
             client = throttle.redis_client()
@@ -272,6 +282,9 @@ class Harness:
         started = time.time()
         with CpuSampler(self.cpu_groups or {}) as cpu:
             self.consumers.resume()
+            if healthy_done is not None:
+                self.receiver.wait_for(scenario.healthy_deliveries, self.timeout)
+                healthy_done()
             complete = self.receiver.wait_for(scenario.deliveries, self.timeout)
         arrivals = self.receiver.drain()
         pending = wait_settled(30, scenario.organization)
