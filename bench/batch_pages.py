@@ -1,0 +1,141 @@
+"""What SQLite writes to claim and to record one drain batch of 100, and how long each takes:
+with a subscription's deliveries side by side (one subscription, as in (b)) or interleaved with
+17 others' (events round robin, as in (c)), and with the attempts' index on delivery alone
+(before) or without it (now: the unique (delivery, number) index serves those lookups). Each
+variant starts from the same history of finished deliveries and their attempts, in one process,
+in a throwaway database, so they are compared in the same run:
+
+    python -m bench.batch_pages [--history 20000] [--deliveries 4500]
+
+Prints medians per batch: claim and record in milliseconds, and the write-ahead log each one
+appends, in KB (every page a transaction changes is appended once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.backlog import _setup
+
+LAYOUTS = {"side by side (1 subscription)": 1, "interleaved (18 subscriptions)": 18}
+ATTEMPT_INDEXES = {
+    "without (now)": None,
+    "with (before)": "CREATE INDEX batch_pages_idx ON delivery_attempt (delivery_id)",
+}
+
+
+def _history(organization, webhook, event, count: int) -> None:
+    """Finished deliveries with one attempt each, so that the indexes are of a realistic size."""
+    from django.utils import timezone
+
+    from delivery.models import Attempt, Delivery
+    from webhooks_project.inserts import insert_rows
+
+    now = timezone.now()
+    for start in range(0, count, 5000):
+        deliveries = [Delivery(event_id=event.id, webhook_id=webhook.id,
+                               organization_id=organization.id, url=webhook.url,
+                               status="succeeded", tries=1, completed_date=now)
+                      for _ in range(min(5000, count - start))]
+        insert_rows(Delivery, deliveries)
+        insert_rows(Attempt, [Attempt(delivery_id=d.id, number=1, started_at=now,
+                                      request_headers={"webhook-id": d.id}, response_headers={})
+                              for d in deliveries])
+
+
+def _pending(organization, webhooks, event, count: int) -> list[list[str]]:
+    """`count` pending deliveries, round robin over `webhooks`; each one's batches of 100."""
+    from django.utils import timezone
+
+    from delivery.models import Delivery
+    from webhooks_project.inserts import insert_rows
+
+    deliveries = [Delivery(event_id=event.id, webhook_id=webhooks[n % len(webhooks)].id,
+                           organization_id=organization.id, url=webhooks[0].url,
+                           next_try_at=timezone.now())
+                  for n in range(count)]
+    insert_rows(Delivery, deliveries)
+    by_webhook: dict[str, list[str]] = {}
+    for delivery in deliveries:
+        by_webhook.setdefault(delivery.webhook_id, []).append(delivery.id)
+    return [ids[i:i + 100] for ids in by_webhook.values() for i in range(0, len(ids), 100)]
+
+
+def _measure(batches: list[list[str]], wal: Path) -> dict[str, float]:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from delivery.http import SendResult
+    from delivery.policy import RetryPolicy
+    from delivery.tries import claim_tries, record_tries
+
+    policy = RetryPolicy.from_settings(settings)
+    samples: dict[str, list[float]] = {"claim ms": [], "claim KB": [], "record ms": [],
+                                       "record KB": []}
+
+    def timed(stage: str, func):
+        size, started = wal.stat().st_size, time.perf_counter()
+        result = func()
+        samples[f"{stage} ms"].append((time.perf_counter() - started) * 1000)
+        samples[f"{stage} KB"].append((wal.stat().st_size - size) / 1024)
+        return result
+
+    for batch in batches:
+        claims = timed("claim", lambda b=batch: claim_tries(b, policy))
+        sent = [(claim, SendResult(200, headers={"Content-Length": "2"}, body_excerpt="ok",
+                                   duration_ms=1, connected_address="127.0.0.1",
+                                   started_at=time.time()),
+                 {"webhook-id": claim.event_id}, timezone.now()) for claim in claims]
+        timed("record", lambda s=sent: record_tries(s, policy))
+    return {stage: statistics.median(values) for stage, values in samples.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.batch_pages", description=__doc__)
+    parser.add_argument("--history", type=int, default=20000)
+    parser.add_argument("--deliveries", type=int, default=4500)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as workdir:
+        _setup(Path(workdir))
+        from django.db import connection
+        from django.utils import timezone
+
+        from accounts.services import create_organization
+        from events.models import Event
+        from subscriptions.services import create_webhook
+
+        organization = create_organization("pages")
+        webhooks = [create_webhook(organization, {"url": f"http://127.0.0.1:9/{n}",
+                                                  "triggers": ["TaskReady"]})[0]
+                    for n in range(18)]
+        event = Event.objects.create(organization=organization, type="TaskReady", body="{}",
+                                     created_date=timezone.now())
+        _history(organization, webhooks[0], event, args.history)
+        wal = Path(connection.settings_dict["NAME"] + "-wal")
+        print(f"{'layout':32} | {'attempt index on delivery':25} | claim ms | claim KB | "
+              "record ms | record KB")
+        for layout, subscriptions in LAYOUTS.items():
+            for label, create in ATTEMPT_INDEXES.items():
+                with connection.cursor() as cursor:
+                    cursor.execute("DROP INDEX IF EXISTS batch_pages_idx")
+                    if create:
+                        cursor.execute(create)
+                batches = _pending(organization, webhooks[:subscriptions], event,
+                                   args.deliveries)
+                with connection.cursor() as cursor:
+                    # The log grows with each commit instead of being copied back meanwhile.
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    cursor.execute("PRAGMA wal_autocheckpoint=0")
+                m = _measure(batches, wal)
+                print(f"{layout:32} | {label:25} | {m['claim ms']:8.2f} | {m['claim KB']:8.0f} | "
+                      f"{m['record ms']:9.2f} | {m['record KB']:9.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
