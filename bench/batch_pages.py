@@ -55,10 +55,10 @@ def _pending(organization, webhooks, event, count: int) -> list[list[str]]:
     from delivery.models import Delivery
     from webhooks_project.inserts import insert_rows
 
-    deliveries = [Delivery(event_id=event.id, webhook_id=webhooks[n % len(webhooks)].id,
-                           organization_id=organization.id, url=webhooks[0].url,
-                           next_try_at=timezone.now())
-                  for n in range(count)]
+    now = timezone.now()
+    deliveries = [Delivery(event_id=event.id, webhook_id=webhook.id,
+                           organization_id=organization.id, url=webhook.url, next_try_at=now)
+                  for webhook in (webhooks[n % len(webhooks)] for n in range(count))]
     insert_rows(Delivery, deliveries)
     by_webhook: dict[str, list[str]] = {}
     for delivery in deliveries:
