@@ -1,19 +1,23 @@
 """What SQLite writes to claim and to record one drain batch of 100, and how long each takes:
 with a subscription's deliveries side by side (one subscription, as in (b)) or interleaved with
-17 others' (events round robin, as in (c)), and with the attempts' index on delivery alone
-(before) or without it (now: the unique (delivery, number) index serves those lookups). Each
-variant starts from the same history of finished deliveries and their attempts, in one process,
-in a throwaway database, so they are compared in the same run:
+17 others' (events round robin, as in (c)); with the attempts' index on delivery alone (before)
+or without it (now: the unique (delivery, number) index serves those lookups); and with each
+batch's claim and record in a transaction of its own or 6 subscriptions' batches sharing one
+(group commit, webhooks_project/group_commit.py). Each variant starts from the same history of
+finished deliveries and their attempts, in one process, in a throwaway database, so they are
+compared in the same run:
 
-    python -m bench.batch_pages [--history 20000] [--deliveries 4500]
+    python -m bench.batch_pages [--history 20000] [--deliveries 4500] [--group 6]
 
 Prints medians per batch: claim and record in milliseconds, and the write-ahead log each one
-appends, in KB (every page a transaction changes is appended once).
+appends, in KB (every page a transaction changes is appended once); a transaction of several
+batches counts its share per batch.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
@@ -23,10 +27,7 @@ from pathlib import Path
 from bench.backlog import _setup
 
 LAYOUTS = {"side by side (1 subscription)": 1, "interleaved (18 subscriptions)": 18}
-ATTEMPT_INDEXES = {
-    "without (now)": None,
-    "with (before)": "CREATE INDEX batch_pages_idx ON delivery_attempt (delivery_id)",
-}
+ATTEMPT_INDEX = "CREATE INDEX batch_pages_idx ON delivery_attempt (delivery_id)"
 
 
 def _history(organization, webhook, event, count: int) -> None:
@@ -49,7 +50,8 @@ def _history(organization, webhook, event, count: int) -> None:
 
 
 def _pending(organization, webhooks, event, count: int) -> list[list[str]]:
-    """`count` pending deliveries, round robin over `webhooks`; each one's batches of 100."""
+    """`count` pending deliveries, round robin over `webhooks`; their batches of 100, taking
+    the subscriptions in turn (as their drains run side by side)."""
     from django.utils import timezone
 
     from delivery.models import Delivery
@@ -63,11 +65,13 @@ def _pending(organization, webhooks, event, count: int) -> list[list[str]]:
     by_webhook: dict[str, list[str]] = {}
     for delivery in deliveries:
         by_webhook.setdefault(delivery.webhook_id, []).append(delivery.id)
-    return [ids[i:i + 100] for ids in by_webhook.values() for i in range(0, len(ids), 100)]
+    batches = [[ids[i:i + 100] for i in range(0, len(ids), 100)] for ids in by_webhook.values()]
+    return [batch for turn in itertools.zip_longest(*batches) for batch in turn if batch]
 
 
-def _measure(batches: list[list[str]], wal: Path) -> dict[str, float]:
+def _measure(batches: list[list[str]], wal: Path, group: int) -> dict[str, float]:
     from django.conf import settings
+    from django.db import transaction
     from django.utils import timezone
 
     from delivery.http import SendResult
@@ -78,20 +82,24 @@ def _measure(batches: list[list[str]], wal: Path) -> dict[str, float]:
     samples: dict[str, list[float]] = {"claim ms": [], "claim KB": [], "record ms": [],
                                        "record KB": []}
 
-    def timed(stage: str, func):
+    def timed(stage: str, func, items: list) -> list:
         size, started = wal.stat().st_size, time.perf_counter()
-        result = func()
-        samples[f"{stage} ms"].append((time.perf_counter() - started) * 1000)
-        samples[f"{stage} KB"].append((wal.stat().st_size - size) / 1024)
-        return result
+        with transaction.atomic():  # each item's own transaction is a savepoint in this one
+            results = [func(item) for item in items]
+        samples[f"{stage} ms"].append((time.perf_counter() - started) * 1000 / len(items))
+        samples[f"{stage} KB"].append((wal.stat().st_size - size) / 1024 / len(items))
+        return results
 
-    for batch in batches:
-        claims = timed("claim", lambda b=batch: claim_tries(b, policy))
-        sent = [(claim, SendResult(200, headers={"Content-Length": "2"}, body_excerpt="ok",
+    def answered(claims):
+        return [(claim, SendResult(200, headers={"Content-Length": "2"}, body_excerpt="ok",
                                    duration_ms=1, connected_address="127.0.0.1",
                                    started_at=time.time()),
                  {"webhook-id": claim.event_id}, timezone.now()) for claim in claims]
-        timed("record", lambda s=sent: record_tries(s, policy))
+
+    for start in range(0, len(batches), group):
+        chunk = batches[start:start + group]
+        claimed = timed("claim", lambda b: claim_tries(b, policy), chunk)
+        timed("record", lambda c: record_tries(answered(c), policy), claimed)
     return {stage: statistics.median(values) for stage, values in samples.items()}
 
 
@@ -99,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.batch_pages", description=__doc__)
     parser.add_argument("--history", type=int, default=20000)
     parser.add_argument("--deliveries", type=int, default=4500)
+    parser.add_argument("--group", type=int, default=6,
+                        help="batches per transaction in the grouped variant")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as workdir:
         _setup(Path(workdir))
@@ -117,23 +127,24 @@ def main(argv: list[str] | None = None) -> int:
                                      created_date=timezone.now())
         _history(organization, webhooks[0], event, args.history)
         wal = Path(connection.settings_dict["NAME"] + "-wal")
-        print(f"{'layout':32} | {'attempt index on delivery':25} | claim ms | claim KB | "
-              "record ms | record KB")
+        variants = [("without (now)", 1), ("with (before)", 1), ("without (now)", args.group)]
+        print(f"{'layout':32} | {'attempt index on delivery':25} | batches per transaction | "
+              "claim ms | claim KB | record ms | record KB")
         for layout, subscriptions in LAYOUTS.items():
-            for label, create in ATTEMPT_INDEXES.items():
+            for label, group in variants:
                 with connection.cursor() as cursor:
                     cursor.execute("DROP INDEX IF EXISTS batch_pages_idx")
-                    if create:
-                        cursor.execute(create)
+                    if label.startswith("with "):
+                        cursor.execute(ATTEMPT_INDEX)
                 batches = _pending(organization, webhooks[:subscriptions], event,
                                    args.deliveries)
                 with connection.cursor() as cursor:
                     # The log grows with each commit instead of being copied back meanwhile.
                     cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     cursor.execute("PRAGMA wal_autocheckpoint=0")
-                m = _measure(batches, wal)
-                print(f"{layout:32} | {label:25} | {m['claim ms']:8.2f} | {m['claim KB']:8.0f} | "
-                      f"{m['record ms']:9.2f} | {m['record KB']:9.0f}")
+                m = _measure(batches, wal, group)
+                print(f"{layout:32} | {label:25} | {group:23} | {m['claim ms']:8.2f} | "
+                      f"{m['claim KB']:8.0f} | {m['record ms']:9.2f} | {m['record KB']:9.0f}")
     return 0
 
 

@@ -8,6 +8,10 @@ measured and then adopted (lock-self, shared-producer, health-cheap, writer-lock
 are gone from here; their results stay in bench/results/exp-*.
 
 quiet          the per-try INFO log line at DEBUG level.
+no-group-commit  each claim and record in a transaction of its own, as before group commit
+               (webhooks_project/group_commit.py): for measuring what it gives.
+checkpoint-N   SQLite copies its write-ahead log back to the database every N pages instead of
+               every 1,000 (PRAGMA wal_autocheckpoint), e.g. checkpoint-10000.
 write-lock     one write transaction at a time per worker process (a threading.Lock around
                claim_tries and record_tries): threads queue on a lock that wakes them at once
                instead of SQLite's busy handler, which sleeps and retries (up to 100 ms a nap).
@@ -47,12 +51,37 @@ def _write_lock() -> None:
     tasks.claim_tries, tasks.record_tries = locked(tasks.claim_tries), locked(tasks.record_tries)
 
 
-PATCHES = {"write-lock": _write_lock, "quiet": _quiet}
+def _no_group_commit() -> None:
+    from django.db import transaction
+
+    import delivery.tries as tries
+
+    class Alone:
+        def run(self, func, *args):
+            with transaction.atomic():
+                return func(*args)
+
+    tries._writes = Alone()
+
+
+PATCHES = {"write-lock": _write_lock, "quiet": _quiet, "no-group-commit": _no_group_commit}
+
+
+def _checkpoint_every(pages: int) -> None:
+    from django.db import connections
+
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    if "init_command" in options:
+        options["init_command"] += f" PRAGMA wal_autocheckpoint={pages};"
 
 
 def apply(names: str | None = None) -> list[str]:
     names = os.environ.get("BENCH_EXPERIMENTS", "") if names is None else names
     for name in filter(None, (n.strip() for n in names.split(","))):
+        if name.startswith("checkpoint-") and name not in _applied:
+            _checkpoint_every(int(name.removeprefix("checkpoint-")))
+            _applied.add(name)
+            continue
         if name not in PATCHES:
             raise ValueError(f"unknown experiment {name!r}; known: {', '.join(PATCHES)}")
         if name not in _applied:

@@ -305,6 +305,12 @@ class Harness:
             _first, last_counted = _span(healthy)
             result["healthy_rate"] = (len(healthy) - 1) / (last_counted - first)
             result["healthy_deliveries"] = len(healthy)
+            # When the healthy deliveries arrived, from the first: a late few (a tail) and a
+            # slow pace (throughput) lower the rate alike.
+            times = sorted(a[0] - first for a in healthy)
+            result["healthy_arrived_by"] = {
+                f"{pct}%": round(times[min(len(times) - 1, len(times) * pct // 100)], 3)
+                for pct in (25, 50, 75, 90, 99, 100)}
         result["cpu"] = cpu_per_delivery(cpu.between(first, last_counted),
                                          len(healthy) if scenario.slow_paths else len(arrivals))
         return result

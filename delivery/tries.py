@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -25,12 +25,15 @@ from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
+from webhooks_project.group_commit import GroupCommit
 from webhooks_project.inserts import PreparedRows, insert_rows, prepare_rows
 
 logger = logging.getLogger(__name__)
 
 # A task may arrive a little before next_try_at (clock skew between machines, ETA rounding).
 EARLY_SLACK = timedelta(seconds=2)
+# Claims and records of a worker's threads share a transaction when they meet (SQLite).
+_writes = GroupCommit()
 LOST_TRY_ERROR = "The worker stopped during this try; no response was recorded."
 CANCELLED_ERROR = "The subscription was disabled or deleted before this delivery went out."
 
@@ -77,7 +80,6 @@ _CLAIM_COLUMNS = ("id", "tries", "last_try_at", "webhook_id", "webhook__status",
                   "event_id", "event__body")
 
 
-@transaction.atomic
 def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> list[tuple]:
     rows = list(
         Delivery.objects.select_for_update(of=("self",), skip_locked=True)
@@ -124,7 +126,7 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
     all the same is found by the sweeper. Waiting instead made a subscription's overlapping
     drains queue up behind each other for seconds, and deadlock (bench/README.md)."""
     now = timezone.now()
-    claimed = _claim_due(delivery_ids, policy, now)
+    claimed = _writes.run(_claim_due, delivery_ids, policy, now)
     # Read once the claim has committed: the transaction holds only what must be written.
     secrets = _secrets_by_webhook({row[3] for row in claimed}, now)
     return [
@@ -174,8 +176,7 @@ def record_tries(
             outcomes[claim.delivery_id] = TryOutcome(DeliveryStatus.PENDING, retry_in=delay)
     webhook_of = {claim.delivery_id: claim.webhook_id for claim, *_ in tries}
     rows = prepare_rows(Attempt, attempts)
-    with transaction.atomic():
-        _write_outcomes(rows, ended, retrying, webhook_of, kinds, now)
+    _writes.run(_write_outcomes, rows, ended, retrying, webhook_of, kinds, now)
     return outcomes
 
 
