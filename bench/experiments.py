@@ -10,8 +10,6 @@ are gone from here; their results stay in bench/results/exp-*.
 quiet          the per-try INFO log line at DEBUG level.
 no-group-commit  each claim and record in a transaction of its own, as before group commit
                (webhooks_project/group_commit.py): for measuring what it gives.
-checkpoint-N   SQLite copies its write-ahead log back to the database every N pages instead of
-               every 1,000 (PRAGMA wal_autocheckpoint), e.g. checkpoint-10000.
 write-lock     one write transaction at a time per worker process (a threading.Lock around
                claim_tries and record_tries): threads queue on a lock that wakes them at once
                instead of SQLite's busy handler, which sleeps and retries (up to 100 ms a nap).
@@ -67,21 +65,9 @@ def _no_group_commit() -> None:
 PATCHES = {"write-lock": _write_lock, "quiet": _quiet, "no-group-commit": _no_group_commit}
 
 
-def _checkpoint_every(pages: int) -> None:
-    from django.db import connections
-
-    options = connections.settings["default"].setdefault("OPTIONS", {})
-    if "init_command" in options:
-        options["init_command"] += f" PRAGMA wal_autocheckpoint={pages};"
-
-
 def apply(names: str | None = None) -> list[str]:
     names = os.environ.get("BENCH_EXPERIMENTS", "") if names is None else names
     for name in filter(None, (n.strip() for n in names.split(","))):
-        if name.startswith("checkpoint-") and name not in _applied:
-            _checkpoint_every(int(name.removeprefix("checkpoint-")))
-            _applied.add(name)
-            continue
         if name not in PATCHES:
             raise ValueError(f"unknown experiment {name!r}; known: {', '.join(PATCHES)}")
         if name not in _applied:
