@@ -6,7 +6,6 @@ the task when the change commits, the delivery stays pending and the sweeper enq
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 from collections.abc import Iterable
@@ -16,10 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from delivery import drain
+from delivery import drain, flow
 from delivery.models import Delivery, DeliveryStatus
-from delivery.publisher import publisher
-from webhooks_project.inserts import insert_rows, new_instance
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +29,7 @@ def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = N
                      ) -> list[Delivery]:
     """One pending Delivery per (event, webhook or matching.Subscriber) pair, not yet saved."""
     return [
-        new_instance(
-            Delivery,
+        Delivery(
             event_id=event.id,
             webhook_id=webhook.id,
             organization_id=event.organization_id,
@@ -49,27 +45,24 @@ def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = 
                       ) -> list[Delivery]:
     """build_deliveries, saved."""
     deliveries = build_deliveries(pairs, now=now, redelivery_of=redelivery_of)
-    insert_rows(Delivery, deliveries)
+    Delivery.objects.bulk_create(deliveries)
     return deliveries
 
 
-def enqueue(delivery_ids: list[str]) -> int:
-    """Wakes the workers for these deliveries over one producer: a fan-out goes out in batches
-    (deliver_batch), a lone delivery as deliver_webhook. Returns how many the broker took."""
-    from delivery.tasks import deliver_batch, deliver_webhook
+def enqueue(delivery_ids: list[str], *, countdown: float | None = None,
+            queue: str | None = None) -> int:
+    """Wakes the workers for these deliveries over one producer, in `deliver` tasks of up to
+    WEBHOOK_DELIVERY_BATCH_SIZE. Returns how many the broker took; the sweeper finds the rest."""
+    from delivery.tasks import deliver
 
     size = max(1, settings.WEBHOOK_DELIVERY_BATCH_SIZE)
     sent = 0
     try:
-        with deliver_webhook.app.producer_or_acquire() as producer:
+        with deliver.app.producer_or_acquire() as producer:
             for start in range(0, len(delivery_ids), size):
                 chunk = delivery_ids[start:start + size]
-                task, args = (
-                    (deliver_webhook, [chunk[0]]) if len(chunk) == 1 else (deliver_batch, [chunk])
-                )
-                task.apply_async(
-                    args=args, producer=producer, retry=True, retry_policy=PUBLISH_RETRY
-                )
+                deliver.apply_async(args=[chunk], countdown=countdown, queue=queue,
+                                    producer=producer, retry=True, retry_policy=PUBLISH_RETRY)
                 sent += len(chunk)
     except Exception as exc:  # noqa: BLE001 - broker down: the sweeper will catch up
         logger.warning(
@@ -80,40 +73,48 @@ def enqueue(delivery_ids: list[str]) -> int:
 
 
 def put_back(delivery_ids: list[str]) -> None:
-    """Tries refused because their endpoint is at its in-flight limit wait a moment without
-    using a try: out of the drains' way until their retry-queue task runs."""
+    """Tries that found no place to be sent (their endpoint busy or slow) wait a moment,
+    untried: out of the drains' way until their task on the retry queue runs."""
     if not delivery_ids:
         return
     pause = random.uniform(0.5, 2.0)
     Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
         next_try_at=timezone.now() + timedelta(seconds=pause)
     )
-    enqueue_retries(dict.fromkeys(delivery_ids, pause))
+    enqueue(delivery_ids, countdown=pause, queue=retry_queue())
+
+
+def retry_queue() -> str:
+    from delivery.tasks import RETRY_QUEUE
+
+    return RETRY_QUEUE
 
 
 def enqueue_retries(countdowns: dict[str, float]) -> None:
     """Each delivery's next try on the retry queue, so retries never wait behind first tries.
-    If the broker cannot take one, the sweeper finds it by its next-try time."""
+    Its next_try_at is already in the database: if the broker cannot take it, or loses it,
+    the sweeper finds it there."""
     if not countdowns:
         return
-    from delivery.tasks import RETRY_QUEUE, deliver_webhook
+    from delivery.tasks import deliver
 
     try:
-        with deliver_webhook.app.producer_or_acquire() as producer:
+        with deliver.app.producer_or_acquire() as producer:
             for delivery_id, countdown in countdowns.items():
-                deliver_webhook.apply_async(
-                    args=[delivery_id], countdown=countdown, queue=RETRY_QUEUE,
+                deliver.apply_async(
+                    args=[[delivery_id]], countdown=countdown, queue=retry_queue(),
                     producer=producer, retry=True, retry_policy=PUBLISH_RETRY,
                 )
     except Exception as exc:  # noqa: BLE001
         logger.warning("Could not enqueue retries (%s); the sweeper will find them.", exc)
 
 
-def wake(deliveries: dict[str, str | None]) -> int:
-    """The on-commit wake-up for a change's new deliveries (delivery id -> webhook id): a lone
-    delivery through its subscription's drain (delivery/drain.py), which takes along whatever
-    else of that subscription is due; several as batches. Returns how many were handed over."""
-    if len(deliveries) != 1:
+def wake_now(deliveries: dict[str, str | None]) -> int:
+    """The wake-up for a committed change's new deliveries (delivery id -> webhook id): with
+    drains on, a lone delivery through its subscription's drain (delivery/drain.py), which
+    takes along whatever else of that subscription is due; otherwise, and for several, `deliver`
+    tasks. Returns how many were handed over."""
+    if len(deliveries) != 1 or not settings.WEBHOOK_DRAIN_STREAMS:
         return enqueue(list(deliveries))
     ((delivery_id, webhook_id),) = deliveries.items()
     if webhook_id is None:
@@ -130,12 +131,6 @@ def wake(deliveries: dict[str, str | None]) -> int:
     return 1
 
 
-def hand_over(deliveries: dict[str, str | None]) -> None:
-    """What the committing request itself spends on waking the workers: the wake-up runs on
-    this process's publisher thread (delivery/publisher.py)."""
-    publisher.submit(functools.partial(wake, deliveries))
-
-
 def enqueue_after_commit(deliveries: list[Delivery]) -> None:
     pending = {d.id: d.webhook_id for d in deliveries}
-    transaction.on_commit(lambda: hand_over(pending))
+    transaction.on_commit(lambda: flow.wake(pending))

@@ -1,9 +1,9 @@
 """The HTTP client that POSTs webhooks to subscriber URLs.
 
 Every worker process sends from one asyncio event loop (its own thread), on aiohttp's keep-alive
-connections: a batch's POSTs are in flight side by side without a thread each, so sending many
-at once does not cost the interpreter a hand-over of the GIL at every system call (bench/README.md,
-"(c)'s extra cost per delivery"). Callers stay synchronous (`WebhookSender.send`, `send_many`).
+connections: many POSTs are in flight side by side without a thread each, so sending many at
+once does not cost the interpreter a hand-over of the GIL at every system call. The delivery
+pipeline awaits `WebhookSender.post` on that loop; other callers use `send` or `send_many`.
 
 The host is resolved and checked once (`resolve_destination`) and the connection goes to one of
 those checked addresses, so DNS cannot answer differently a moment later (rebinding), while the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import email.utils
 import ipaddress
 import os
@@ -52,7 +51,7 @@ class SendResult:
     duration_ms: int = 0
     retry_after: float | None = None
     connected_address: str = ""
-    started_at: float = 0.0  # wall clock (time.time()) when the POST left the queue
+    started_at: float = 0.0  # wall clock (time.time()) when the POST started
 
 
 @dataclass(frozen=True)
@@ -119,25 +118,23 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 class WebhookSender:
     """Sends webhook POSTs from the process's event loop, reusing keep-alive connections per
-    destination; at most `max_in_flight` at once, `max_per_endpoint` of them to one host and
-    port (a receiver is not flooded with connections at once). Safe to call from any thread."""
+    destination. Safe to call from any thread. It sends each POST at once: how many go out
+    together is decided before a try is claimed (delivery/flow.py), never by a queue here,
+    so a claimed try's lease is spent on its POST and not on a wait."""
 
     def __init__(
-        self, *, max_in_flight: int = 64, max_per_endpoint: int = 16,
-        ca_bundle: str | None = None, resolver: Resolver = socket.getaddrinfo,
+        self, *, ca_bundle: str | None = None, resolver: Resolver = socket.getaddrinfo,
     ) -> None:
         self._resolver = resolver
         self._tls = ssl.create_default_context(cafile=ca_bundle)
         self._loop = _event_loop()
-        self._max_in_flight = max(1, max_in_flight)
-        self._max_per_endpoint = max(1, min(max_per_endpoint, self._max_in_flight))
         self._session: aiohttp.ClientSession = self._run(self._open())
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
     async def _open(self) -> aiohttp.ClientSession:
-        self._slots = asyncio.Semaphore(self._max_in_flight)
-        # Per host and port: its semaphore and how many POSTs hold or await it. An entry goes
-        # when the last of them is done, so a long-lived worker keeps none for past receivers.
-        self._per_endpoint: dict[tuple[str, int], tuple[asyncio.Semaphore, list[int]]] = {}
         # The pool is keyed by address, port, TLS context and server name, so a connection made
         # for one host name is never reused for another that resolves to the same address.
         connector = aiohttp.TCPConnector(limit=0, ssl=self._tls, use_dns_cache=False)
@@ -166,7 +163,8 @@ class WebhookSender:
 
         async def all_of_them() -> list[SendResult]:
             return await asyncio.gather(*(
-                self._send(p, connect_timeout, read_timeout, excerpt_bytes, allowed)
+                self.post(p, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                          excerpt_bytes=excerpt_bytes, allowed_networks=allowed)
                 for p in posts))
 
         return self._run(all_of_them()) if posts else []
@@ -180,36 +178,17 @@ class WebhookSender:
                 None, resolve_destination, url, allowed, self._resolver)
         return resolve_destination(url, allowed, self._resolver)
 
-    @contextlib.asynccontextmanager
-    async def _endpoint_slot(self, dest):
-        key = (dest.host, dest.port)
-        entry = self._per_endpoint.get(key)
-        if entry is None:
-            entry = self._per_endpoint[key] = (asyncio.Semaphore(self._max_per_endpoint), [0])
-        semaphore, users = entry
-        users[0] += 1
-        try:
-            async with semaphore:
-                yield
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._per_endpoint[key]
-
-    async def _send(self, post: Post, connect_timeout: float, read_timeout: float,
-                    excerpt_bytes: int, allowed: list) -> SendResult:
+    async def post(self, post: Post, *, connect_timeout: float, read_timeout: float,
+                   excerpt_bytes: int, allowed_networks: list) -> SendResult:
+        """One POST, awaited on this sender's loop. Never raises for network or destination
+        problems."""
         started, wall = time.monotonic(), time.time()
         try:
-            dest = await self._destination(post.url, allowed)
+            dest = await self._destination(post.url, allowed_networks)
         except UnsafeDestination as exc:
             return _failure(started, wall, str(exc), "")
-        # An endpoint's own queue first, so that POSTs waiting for a busy receiver hold none of
-        # the process's slots; the clock starts once both are taken, so the wait in line does
-        # not count as the receiver's time (slow endpoints are told by it, delivery/throttle.py).
-        async with self._endpoint_slot(dest), self._slots:
-            started, wall = time.monotonic(), time.time()
-            return await self._post(dest, post, connect_timeout, read_timeout, excerpt_bytes,
-                                    started, wall)
+        return await self._post(dest, post, connect_timeout, read_timeout, excerpt_bytes,
+                                started, wall)
 
     async def _post(self, dest, post: Post, connect_timeout: float, read_timeout: float,
                     excerpt_bytes: int, started: float, wall: float) -> SendResult:
@@ -281,15 +260,14 @@ _senders: dict[int, WebhookSender] = {}
 _senders_lock = threading.Lock()
 
 
-def get_sender(*, max_in_flight: int = 64, max_per_endpoint: int = 16) -> WebhookSender:
-    """The process's WebhookSender, created on first use (the limits apply then).
+def get_sender() -> WebhookSender:
+    """The process's WebhookSender, created on first use.
 
     A sender inherited through fork() is replaced: its pooled sockets belong to the parent.
     """
     with _senders_lock:
         sender = _senders.get(os.getpid())
         if sender is None:
-            sender = _senders[os.getpid()] = WebhookSender(
-                max_in_flight=max_in_flight, max_per_endpoint=max_per_endpoint)
+            sender = _senders[os.getpid()] = WebhookSender()
             atexit.register(sender.close)  # its connections closed while the loop still runs
         return sender

@@ -1,11 +1,17 @@
-"""Claiming and recording tries, for one delivery or a batch. The try count lives in the
-database and is claimed under a row lock before any request goes out, so a task that runs
-twice (redelivered after a worker crash, woken by the sweeper) never makes a 4th try.
+"""Claiming and recording tries. The try count lives in the database and is claimed under a row
+lock right before the request goes out, so a task that runs twice (redelivered after a worker
+crash, woken by the sweeper) never makes a 4th try.
 
-A claim also leases the delivery (next_try_at moves past the longest a try can take), so a
+A claim also leases the delivery: next_try_at moves past the longest a try can take, so a
 duplicate task finds it "not due" and does nothing, and a try lost with its worker becomes due
-again when the lease runs out, for the sweeper to find. A batch (a fan-out's deliveries) is
-claimed in one transaction and recorded in one, each delivery keeping its own count and record.
+again when the lease runs out, for the sweeper to find. The pipeline (delivery/pipeline.py)
+claims a try only once it may be sent at once, so the lease covers the POST and nothing else.
+
+Recording is per try and idempotent. A result is stored as the attempt it is, even when it
+arrives after its lease ran out and the next try was claimed (the claim then wrote a "lost"
+attempt in its place, which the late result replaces). Only the delivery's current try decides
+what happens next after a failure; a 2xx from any try makes the delivery succeeded, since the
+receiver has the event (a delivery cancelled or taken for failed meanwhile included).
 """
 
 from __future__ import annotations
@@ -13,11 +19,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Case, F, Q, Value, When
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery import health
@@ -25,17 +31,15 @@ from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
-from webhooks_project.group_commit import GroupCommit
-from webhooks_project.inserts import PreparedRows, insert_rows, prepare_rows
 
 logger = logging.getLogger(__name__)
 
 # A task may arrive a little before next_try_at (clock skew between machines, ETA rounding).
 EARLY_SLACK = timedelta(seconds=2)
-# Claims and records of a worker's threads share a transaction when they meet (SQLite).
-_writes = GroupCommit()
 LOST_TRY_ERROR = "The worker stopped during this try; no response was recorded."
 CANCELLED_ERROR = "The subscription was disabled or deleted before this delivery went out."
+_ATTEMPT_RESULT_FIELDS = ["started_at", "duration_ms", "request_headers", "response_status",
+                          "response_headers", "response_excerpt", "error", "connected_address"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,20 @@ class ClaimedTry:
 
 
 @dataclass(frozen=True)
+class SentTry:
+    """A claimed try and what came of it: the request headers as recorded (signatures
+    redacted) and when the POST started."""
+
+    claim: ClaimedTry
+    result: SendResult
+    request_headers: dict
+    started_at: datetime
+
+
+@dataclass(frozen=True)
 class TryOutcome:
     status: str
-    retry_in: float | None = None
+    retry_in: float | None = None  # set when this try scheduled the next one
 
 
 def lease_seconds() -> float:
@@ -74,12 +89,11 @@ def _update(ids: list[str], **values) -> int:
     return Delivery.objects.filter(pk__in=ids).update(**values) if ids else 0
 
 
-# What a claim reads of each due delivery: plain rows, since model instances (a delivery, its
-# event, its webhook) cost more to build than the query, inside the write transaction.
 _CLAIM_COLUMNS = ("id", "tries", "last_try_at", "webhook_id", "webhook__status", "url",
                   "event_id", "event__body")
 
 
+@transaction.atomic
 def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> list[tuple]:
     rows = list(
         Delivery.objects.select_for_update(of=("self",), skip_locked=True)
@@ -89,15 +103,13 @@ def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> list[tuple]
     )
     retried = {row[0]: row for row in rows if row[1]}
     if retried:
-        # A previous claim that never recorded its outcome: its worker died mid-try.
-        recorded = set(Attempt.objects.filter(delivery__in=list(retried))
-                       .values_list("delivery_id", "number"))
-        insert_rows(Attempt, [
+        # A previous try whose outcome was never recorded: its worker died, or its result is
+        # late (the record replaces this row when it comes).
+        Attempt.objects.bulk_create([
             Attempt(delivery_id=delivery_id, number=tries, started_at=last_try_at or now,
                     error=LOST_TRY_ERROR, request_headers={}, response_headers={})
             for delivery_id, tries, last_try_at, *_ in retried.values()
-            if (delivery_id, tries) not in recorded
-        ])
+        ], ignore_conflicts=True)
     claimed, cancelled, failed = [], [], []
     for row in rows:
         delivery_id, tries, _last, webhook_id, webhook_status = row[:5]
@@ -122,11 +134,13 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
     are used up (failed).
 
     A row another transaction holds is skipped, not waited for (SKIP LOCKED, PostgreSQL): the
-    holder is claiming or recording it, so it is not this task's to send; a row that stays due
-    all the same is found by the sweeper. Waiting instead made a subscription's overlapping
-    drains queue up behind each other for seconds, and deadlock (bench/README.md)."""
+    holder is claiming or recording it, so it is not this caller's to send; a row that stays
+    due all the same is found by the sweeper. Waiting instead makes overlapping claims of one
+    subscription queue up behind each other, and deadlock."""
+    if not delivery_ids:
+        return []
     now = timezone.now()
-    claimed = _writes.run(_claim_due, delivery_ids, policy, now)
+    claimed = _claim_due(delivery_ids, policy, now)
     # Read once the claim has committed: the transaction holds only what must be written.
     secrets = _secrets_by_webhook({row[3] for row in claimed}, now)
     return [
@@ -136,95 +150,107 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
     ]
 
 
-# Fields a try's outcome sets on a delivery that ended (grouped by their values).
-_ENDED_FIELDS = ("status", "last_status_code", "last_error")
+def _attempt(sent: SentTry) -> Attempt:
+    result = sent.result
+    return Attempt(
+        delivery_id=sent.claim.delivery_id, number=sent.claim.number,
+        started_at=sent.started_at, duration_ms=result.duration_ms,
+        request_headers=sent.request_headers, response_status=result.status_code,
+        response_headers=result.headers, response_excerpt=result.body_excerpt,
+        error=result.error, connected_address=result.connected_address,
+    )
 
 
-def record_tries(
-    tries: list[tuple[ClaimedTry, SendResult, dict, object]], policy: RetryPolicy
-) -> dict[str, TryOutcome]:
-    """Records each (claim, result, request headers, started at); returns the outcome by
-    delivery id (retry_in set when another try is due).
+@dataclass
+class _Plan:
+    """What a batch of results changes, worked out from the deliveries' current rows."""
 
-    Everything but the writes is worked out before the transaction: on SQLite every other
-    writer waits while one holds the database."""
-    now = timezone.now()
-    attempts, outcomes, kinds = [], {}, {}
-    ended: dict[tuple, list[str]] = defaultdict(list)
-    retrying: dict[tuple, list[str]] = defaultdict(list)
-    for claim, result, request_headers, started_at in tries:
-        attempts.append(Attempt(
-            delivery_id=claim.delivery_id, number=claim.number, started_at=started_at,
-            duration_ms=result.duration_ms, request_headers=request_headers,
-            response_status=result.status_code, response_headers=result.headers,
-            response_excerpt=result.body_excerpt, error=result.error,
-            connected_address=result.connected_address,
-        ))
-        ok = result.status_code is not None and 200 <= result.status_code < 300
-        error = result.error or ("" if ok else f"HTTP {result.status_code}")
+    outcomes: dict[str, TryOutcome]
+    updates: dict[tuple, list[str]]  # (field, value) pairs -> delivery ids
+    succeeded: set[str]
+    failed: dict[str, int]
+    gone: set[str]
+
+
+def _plan(sent: list[SentTry], current: dict[str, tuple[str, int]], policy: RetryPolicy,
+          now) -> _Plan:
+    plan = _Plan({}, defaultdict(list), set(), defaultdict(int), set())
+    for item in sent:
+        claim, result = item.claim, item.result
+        state = current.get(claim.delivery_id)
+        if state is None:
+            continue  # deleted with its organization or event: nothing to record
+        status, tries = state
         outcome = policy.classify(result.status_code)
-        if outcome != Outcome.RETRY or policy.is_last(claim.number):
-            status = (DeliveryStatus.SUCCEEDED if outcome == Outcome.SUCCEEDED
-                      else DeliveryStatus.FAILED)
-            ended[(status, result.status_code, error)].append(claim.delivery_id)
-            outcomes[claim.delivery_id] = TryOutcome(status)
-            kinds[claim.delivery_id] = outcome
-        else:
-            delay = policy.delay_for(claim.number + 1, result.retry_after)
-            retrying[(result.status_code, error, now + timedelta(seconds=delay))].append(
-                claim.delivery_id)
-            outcomes[claim.delivery_id] = TryOutcome(DeliveryStatus.PENDING, retry_in=delay)
-    webhook_of = {claim.delivery_id: claim.webhook_id for claim, *_ in tries}
-    rows = prepare_rows(Attempt, attempts)
-    _writes.run(_write_outcomes, rows, ended, retrying, webhook_of, kinds, now)
-    return outcomes
-
-
-def _write_outcomes(rows: PreparedRows, ended: dict, retrying: dict, webhook_of: dict,
-                    kinds: dict, now) -> None:
-    ids = list(webhook_of)
-    if connection.features.has_select_for_update:
-        # Rows locked one by one (PostgreSQL): in one order, before the UPDATEs, which group
-        # rows by values. SQLite's write transaction holds the whole database already.
-        list(Delivery.objects.select_for_update(of=("self",)).filter(pk__in=ids)
-             .order_by("pk").values_list("id", flat=True))
-    written = 0
-    # One UPDATE per distinct set of values: a batch's deliveries mostly share them (answered
-    # 200 together), and bulk_update's CASE per row and field costs more to build than to run.
-    for values, group in ended.items():
-        written += _update(group, **dict(zip(_ENDED_FIELDS, values, strict=True)),
-                           completed_date=now, next_try_at=None)
-    for (status_code, error, next_try_at), group in retrying.items():
-        # A delivery cancelled during its try (its subscription deleted) stays cancelled.
-        written += _update(group, last_status_code=status_code, last_error=error,
-                           next_try_at=Case(When(status=DeliveryStatus.PENDING,
-                                                 then=Value(next_try_at)),
-                                            default=F("next_try_at")))
-    if written < len(ids):
-        # Some delivery is gone (deleted with its organization or event): it keeps no record.
-        present = set(Delivery.objects.filter(pk__in=ids).values_list("id", flat=True))
-        rows = prepare_rows(Attempt, [a for a in rows.objs if a.delivery_id in present])
-        webhook_of = {d: w for d, w in webhook_of.items() if d in present}
-    rows.insert()
-    succeeded, failed, gone = set(), defaultdict(int), set()
-    for delivery_id, kind in kinds.items():
-        webhook_id = webhook_of.get(delivery_id)
-        if webhook_id is None:
+        ok = outcome == Outcome.SUCCEEDED
+        error = result.error or ("" if ok else f"HTTP {result.status_code}")
+        if status == DeliveryStatus.SUCCEEDED or (not ok and (
+                status != DeliveryStatus.PENDING or tries != claim.number)):
+            # A failure decides nothing once the delivery ended or a later try is under way;
+            # a 2xx is news for any delivery that has not succeeded yet (the receiver has the
+            # event, whatever was concluded meanwhile). The attempt is kept either way.
+            plan.outcomes[claim.delivery_id] = TryOutcome(status)
             continue
-        if kind == Outcome.SUCCEEDED:
-            succeeded.add(webhook_id)
-        elif kind == Outcome.GONE:
-            gone.add(webhook_id)
+        if outcome == Outcome.RETRY and not policy.is_last(claim.number):
+            delay = policy.delay_for(claim.number + 1, result.retry_after)
+            key = (("last_status_code", result.status_code), ("last_error", error),
+                   ("next_try_at", now + timedelta(seconds=delay)))
+            plan.outcomes[claim.delivery_id] = TryOutcome(DeliveryStatus.PENDING, delay)
         else:
-            failed[webhook_id] += 1
-    health.record_successes(succeeded, now)
-    if failed or gone:
-        webhooks = Webhook.objects.in_bulk(set(failed) | gone)
-        for webhook_id, count in failed.items():
+            final = DeliveryStatus.SUCCEEDED if ok else DeliveryStatus.FAILED
+            key = (("status", final), ("last_status_code", result.status_code),
+                   ("last_error", error), ("completed_date", now), ("next_try_at", None))
+            plan.outcomes[claim.delivery_id] = TryOutcome(final)
+        plan.updates[key].append(claim.delivery_id)
+        # A delivery's state changed: both pending entries of one delivery cannot pass here.
+        current[claim.delivery_id] = (plan.outcomes[claim.delivery_id].status, tries)
+        if claim.webhook_id:
+            if ok:
+                plan.succeeded.add(claim.webhook_id)
+            elif outcome == Outcome.GONE:
+                plan.gone.add(claim.webhook_id)
+            elif plan.outcomes[claim.delivery_id].status == DeliveryStatus.FAILED:
+                plan.failed[claim.webhook_id] += 1
+    return plan
+
+
+@transaction.atomic
+def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
+    ids = sorted({item.claim.delivery_id for item in sent})
+    # Rows locked in one order (PostgreSQL; SQLite's write transaction holds the database).
+    current = {
+        delivery_id: (status, tries)
+        for delivery_id, status, tries in Delivery.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids).order_by("pk").values_list("id", "status", "tries")
+    }
+    plan = _plan(sent, current, policy, now)
+    attempts = [_attempt(item) for item in sent if item.claim.delivery_id in current]
+    # A late result replaces the "lost" attempt its next claim wrote: one row per try.
+    Attempt.objects.bulk_create(
+        attempts, update_conflicts=True, unique_fields=["delivery", "number"],
+        update_fields=_ATTEMPT_RESULT_FIELDS,
+    )
+    for key, group in plan.updates.items():
+        _update(group, **dict(key))
+    health.record_successes(plan.succeeded, now)
+    if plan.failed or plan.gone:
+        webhooks = Webhook.objects.in_bulk(set(plan.failed) | plan.gone)
+        for webhook_id, count in plan.failed.items():
             if webhook_id in webhooks:
                 health.record_failure(webhooks[webhook_id], now, count=count)
-        if gone:
+        if plan.gone:
             from subscriptions.services import disable_webhook
 
-            for webhook_id in gone & set(webhooks):
+            for webhook_id in plan.gone & set(webhooks):
                 disable_webhook(webhooks[webhook_id], reason="The receiver answered 410 Gone.")
+    return plan
+
+
+def record_tries(sent: list[SentTry], policy: RetryPolicy) -> dict[str, TryOutcome]:
+    """Records each sent try in one transaction; returns the outcome by delivery id, with
+    retry_in set where this try scheduled the next one. Never raises for a late or repeated
+    result: each is stored as the attempt it is and changes only what is still its to change.
+    A delivery with two results in `sent` gets the outcome of the last one."""
+    if not sent:
+        return {}
+    return _write(sent, policy, timezone.now()).outcomes

@@ -11,7 +11,6 @@ from django.utils import timezone
 from events.models import Event
 from events.outbox import PendingEvent
 from webhooks_project.ids import new_muid
-from webhooks_project.inserts import insert_together, new_instance, prepare_rows
 from webhooks_project.timefmt import iso_ms
 
 
@@ -23,8 +22,7 @@ def render_body(event_id: str, created_date, event_type: str, data: dict) -> str
 
 def build_event(pending: PendingEvent) -> Event:
     event_id = new_muid()
-    return new_instance(
-        Event,
+    return Event(
         id=event_id,
         organization_id=pending.organization_id,
         type=pending.type,
@@ -51,9 +49,8 @@ def write_events(pending: list[PendingEvent]) -> list[Event]:
         [(event, webhook) for event in events for webhook in matches.get(event.id, [])],
         now=timezone.now(),
     )
-    # Matched before they are written, so that the events and their deliveries go in together:
-    # one round trip to PostgreSQL instead of two.
-    insert_together(prepare_rows(Event, events), prepare_rows(Delivery, deliveries))
+    Event.objects.bulk_create(events)
     if deliveries:
+        Delivery.objects.bulk_create(deliveries)
         enqueue_after_commit(deliveries)
     return events

@@ -71,14 +71,13 @@ TEMPLATES = [
     },
 ]
 
-# SQLite by default, in WAL mode with a busy timeout so the web process and the worker threads
-# can write side by side; DATABASE_URL switches to PostgreSQL with nothing else changed.
+# SQLite by default, in WAL mode with a busy timeout so the web process and the workers can
+# write side by side (each worker process writes from one thread: delivery/pipeline.py);
+# DATABASE_URL switches to PostgreSQL with nothing else changed.
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{LOCAL_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers take turns on a file lock rather than SQLite's busy handler: see the module.
-    DATABASES["default"]["ENGINE"] = "webhooks_project.sqlite_writers"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 30,
@@ -144,13 +143,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+# A worker reserves no more tasks than it has threads for: a batch waiting in one worker's
+# buffer while another worker is idle is a batch sent late.
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "webhooks"
-# Each worker also consumes its own queue (<node name>.dq2): where balanced batches are sent.
-CELERY_WORKER_DIRECT = True
-CELERY_TASK_ROUTES = {"delivery.tasks.retry_*": {"queue": "webhooks-retry"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 
 # --- Webhooks ---------------------------------------------------------------------------------
@@ -181,17 +179,19 @@ WEBHOOK_AUTO_DISABLE_MIN_FAILURES = env.int("WEBHOOK_AUTO_DISABLE_MIN_FAILURES",
 WEBHOOK_RETENTION_SUCCEEDED_DAYS = env.float("WEBHOOK_RETENTION_SUCCEEDED_DAYS", default=14)
 WEBHOOK_RETENTION_FAILED_DAYS = env.float("WEBHOOK_RETENTION_FAILED_DAYS", default=60)
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
-# A fan-out's deliveries go to the workers in tasks of up to this many (1: one task each), and a
-# subscription's stream is drained in batches of this many; a batch task POSTs them side by
-# side from the process's event loop, at most WEBHOOK_BATCH_CONCURRENCY in flight per process.
+# A fan-out's deliveries go to the workers in `deliver` tasks of up to this many, and a
+# subscription's stream is drained in batches of this many.
 WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100)
-WEBHOOK_BATCH_CONCURRENCY = env.int("WEBHOOK_BATCH_CONCURRENCY", default=64)
-# Of those, at most this many to one endpoint (host and port) at once: a burst of batches does
-# not open dozens of connections to one receiver at the same moment.
+# Flow control (delivery/flow.py). POSTs in flight per worker process, and of those, to one
+# endpoint (host and port; 0: no such limit). A try waits for a place before it is claimed; one
+# that finds none within WEBHOOK_ADMISSION_WAIT seconds is put back, untried, for a moment.
+WEBHOOK_MAX_POSTS_IN_FLIGHT = env.int("WEBHOOK_MAX_POSTS_IN_FLIGHT", default=64)
 WEBHOOK_MAX_POSTS_PER_ENDPOINT = env.int("WEBHOOK_MAX_POSTS_PER_ENDPOINT", default=16)
-# A batch that finds its worker node with a POST pool's worth of tries waiting goes to a live node
-# holding fewer (delivery/balance.py), through that node's own queue.
-WEBHOOK_BALANCE_BATCHES = env.bool("WEBHOOK_BALANCE_BATCHES", default=True)
+WEBHOOK_ADMISSION_WAIT = env.float("WEBHOOK_ADMISSION_WAIT", default=5.0)
+# The committing request hands its wake-up to a background thread instead of publishing itself.
+WEBHOOK_PUBLISH_IN_BACKGROUND = env.bool("WEBHOOK_PUBLISH_IN_BACKGROUND", default=True)
+# A subscription's stream of lone deliveries is coalesced into drain batches (delivery/drain.py).
+WEBHOOK_DRAIN_STREAMS = env.bool("WEBHOOK_DRAIN_STREAMS", default=True)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
 INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)

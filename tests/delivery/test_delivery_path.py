@@ -124,9 +124,9 @@ def test_a_lost_try_is_recorded_and_counted(webhook_and_secret, receiver, settin
         event_id=delivery.event_id, webhook=webhook, organization_id=webhook.organization_id,
         url=webhook.url, tries=2,
     )
-    from delivery.tasks import deliver_webhook
+    from delivery.tasks import deliver
 
-    deliver_webhook.delay(ghost.id)
+    deliver.delay([ghost.id])
     ghost = wait_for_delivery(ghost.id, DeliveryStatus.SUCCEEDED)
     assert ghost.tries == 3
     lost = Attempt.objects.get(delivery=ghost, number=2)

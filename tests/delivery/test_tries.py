@@ -10,7 +10,7 @@ from delivery import drain
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
 from delivery.policy import RetryPolicy
-from delivery.tries import claim_tries, record_tries
+from delivery.tries import SentTry, TryOutcome, claim_tries, record_tries
 from subscriptions.services import create_webhook, delete_webhook, send_test
 from tests.delivery.helpers import org_with_admin
 
@@ -25,8 +25,8 @@ def webhook():
 
 
 def _answered(claims, status_code: int):
-    return [(claim, SendResult(status_code=status_code, duration_ms=3), {}, timezone.now())
-            for claim in claims]
+    return [SentTry(claim, SendResult(status_code=status_code, duration_ms=3), {},
+                    timezone.now()) for claim in claims]
 
 
 def test_a_batch_is_claimed_once_and_recorded_with_one_attempt_each(webhook):
@@ -60,13 +60,12 @@ def test_a_subscription_deleted_during_a_try_records_the_answer_and_no_health(we
     delete_webhook(webhook)  # cancels its pending deliveries, in flight or not
     record_tries(_answered([claims[succeeded]], 200), policy)
     outcome = record_tries(_answered([claims[failed]], 500), policy)[failed]
-    # The answer that came is recorded; a failed try's delivery stays cancelled (its retry
-    # task will find nothing due).
+    # The answers that came are recorded as attempts; the 2xx tells that the receiver has the
+    # event, and a failed try's delivery stays cancelled, with no retry scheduled.
     assert Delivery.objects.get(pk=succeeded).status == DeliveryStatus.SUCCEEDED
-    assert outcome.retry_in is not None
+    assert outcome == TryOutcome(DeliveryStatus.CANCELLED)
     delivery = Delivery.objects.get(pk=failed)
-    assert (delivery.status, delivery.last_status_code, delivery.next_try_at) == (
-        DeliveryStatus.CANCELLED, 500, None)
+    assert (delivery.status, delivery.next_try_at) == (DeliveryStatus.CANCELLED, None)
     assert Attempt.objects.filter(delivery__in=[succeeded, failed]).count() == 2
     assert not WebhookHealth.objects.exists()
 

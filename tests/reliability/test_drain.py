@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from delivery import drain
-from delivery.dispatch import wake
+from delivery.dispatch import wake_now as wake
 from delivery.models import Delivery, DeliveryStatus
 from delivery.policy import RetryPolicy
 from delivery.publisher import publisher
@@ -58,15 +58,17 @@ def test_a_stream_of_lone_deliveries_goes_out_in_batches(stack, receiver):
     ids = [send_test(webhook).id for _ in range(count)]
     publisher.flush()
     assert _drains_queued_for(webhook.id) == 1
-    stack.worker(concurrency=4)
+    worker = stack.worker(concurrency=4)
     received = receiver.wait_for(count, timeout=30)
     assert len({r.headers["webhook-id"] for r in received}) == count
     deliveries = [wait_for_delivery(d, DeliveryStatus.SUCCEEDED) for d in ids]
     assert all(d.tries == 1 for d in deliveries)
     assert all(d.attempts.count() == 1 for d in deliveries)
-    # Each batch is claimed in one transaction, which stamps its deliveries' last try.
-    batches = {d.last_try_at for d in deliveries}
-    assert len(batches) == math.ceil(count / settings.WEBHOOK_DELIVERY_BATCH_SIZE)
+    # One drain task per batch (the last one finds nothing left), and no task of their own.
+    log = worker.log_path.read_text()
+    batches = math.ceil(count / settings.WEBHOOK_DELIVERY_BATCH_SIZE)
+    assert batches <= log.count("delivery.tasks.drain_webhook[") // 2 <= batches + 1
+    assert "delivery.tasks.deliver[" not in log
 
 
 def test_without_redis_a_lone_delivery_waits_for_the_sweeper(stack, receiver):

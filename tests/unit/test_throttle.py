@@ -1,11 +1,19 @@
 """In-flight slots per slow endpoint, counted in the real (session) Redis."""
 
+import time
 import uuid
 
 import pytest
 from django.conf import settings
 
-from delivery.throttle import endpoint_is_slow, endpoint_slots, note_durations
+from delivery.throttle import (
+    endpoint_is_slow,
+    endpoint_of,
+    give_back_slow_slot,
+    note_durations,
+    slow_endpoints,
+    take_slow_slot,
+)
 
 
 @pytest.fixture
@@ -13,47 +21,41 @@ def base() -> str:
     return f"http://127.0.0.1:8/{uuid.uuid4().hex}"
 
 
-def test_a_fast_endpoint_takes_any_number_at_once(base):
-    urls = {f"d{n}": f"{base}/fast" for n in range(10)}
-    with endpoint_slots(urls, 30) as slots:
-        assert slots.allowed == set(urls) and slots.slow == set()
-
-
-def test_a_slow_endpoint_gets_its_limit_and_its_neighbours_are_not_limited(base):
-    limit = settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+def test_only_endpoints_marked_slow_are_limited(base):
     note_durations([(f"{base}/slow", None)])  # a try timed out
+    assert slow_endpoints([f"{base}/slow", f"{base}/fast", f"{base}/slow"]) == {
+        endpoint_of(f"{base}/slow")}
     assert endpoint_is_slow(f"{base}/slow") and not endpoint_is_slow(f"{base}/fast")
-    urls = {f"s{n}": f"{base}/slow" for n in range(limit + 2)}
-    urls |= {"f1": f"{base}/fast", "f2": f"{base}/fast"}
-    with endpoint_slots(urls, 30) as slots:
-        assert len([d for d in slots.allowed if d.startswith("s")]) == limit
-        assert {"f1", "f2"} <= slots.allowed
-        assert [e.endswith("/slow") for e in slots.slow] == [True]
-        # Every slot of the slow endpoint is held: another worker gets none...
-        with endpoint_slots({"x": f"{base}/slow"}, 30) as more:
-            assert more.allowed == set()
-    # ...until they are given back; refused tries never held one.
-    with endpoint_slots({"x": f"{base}/slow"}, 30) as more:
-        assert more.allowed == {"x"}
 
 
-def test_a_drain_batch_to_a_slow_endpoint_gets_only_the_limit(base):
-    urls = {f"d{n}": f"{base}/hook" for n in range(25)}
-    with endpoint_slots(urls, 30) as slots:
-        assert slots.allowed == set(urls)
-    note_durations([(f"{base}/hook", 2.0)])
-    with endpoint_slots(urls, 30) as slots:
-        assert len(slots.allowed) == settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+def test_a_slow_endpoint_has_its_limit_of_slots_across_workers(base):
+    endpoint = endpoint_of(f"{base}/slow")
+    limit = settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT
+    tokens = [take_slow_slot(endpoint, 30) for _ in range(limit)]
+    assert all(tokens)
+    assert take_slow_slot(endpoint, 30) is None  # every slot held, by any worker
+    assert take_slow_slot(endpoint_of(f"{base}/other"), 30)  # its neighbours are not limited
+    give_back_slow_slot(endpoint, tokens[0])
+    assert take_slow_slot(endpoint, 30)
 
 
-def test_a_fast_batch_clears_only_a_flag_the_slots_saw(base):
+def test_a_slot_held_past_the_longest_try_is_dropped(base):
+    endpoint = endpoint_of(f"{base}/slow")
+    for _ in range(settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT):
+        assert take_slow_slot(endpoint, 30)
+    # A worker killed while holding them never gives them back: they age out.
+    time.sleep(0.05)
+    assert take_slow_slot(endpoint, 0.01) is not None
+
+
+def test_a_fast_batch_clears_only_a_flag_it_saw(base):
     url = f"{base}/hook"
-    with endpoint_slots({"d": url}, 30) as slots:
-        note_durations([(url, 2.0)])  # another worker found it slow meanwhile
-        note_durations([(url, 0.01)], slots.slow)  # this batch saw it fast: leaves the flag
+    seen = slow_endpoints([url])
+    note_durations([(url, 2.0)])  # another worker found it slow meanwhile
+    note_durations([(url, 0.01)], seen)  # this batch saw it fast: leaves the flag
     assert endpoint_is_slow(url)
-    with endpoint_slots({"d": url}, 30) as slots:
-        note_durations([(url, 0.01)], slots.slow)
+    seen = slow_endpoints([url])
+    note_durations([(url, 0.01)], seen)
     assert not endpoint_is_slow(url)
 
 
@@ -74,5 +76,4 @@ def test_with_the_limit_off_no_endpoint_is_marked_slow(base, settings):
     settings.WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT = 0
     note_durations([(f"{base}/hook", None), (f"{base}/hook", 2.0)])
     assert not endpoint_is_slow(f"{base}/hook")
-    with endpoint_slots({"d": f"{base}/hook"}, 30) as slots:
-        assert slots.allowed == {"d"}
+    assert slow_endpoints([f"{base}/hook"]) == set()

@@ -1,0 +1,119 @@
+"""Flow control: how committed deliveries reach the workers, and how many tries a worker
+process lets out at once. Every part is switchable by a setting, and none of them decides
+whether a delivery goes out or how often: that is claimed in the database (delivery/tries.py).
+
+Waking the workers (`wake`), after a change commits:
+- WEBHOOK_PUBLISH_IN_BACKGROUND: the wake-up is published from the process's publisher thread
+  (delivery/publisher.py), so the committing request does not wait for Redis.
+- WEBHOOK_DRAIN_STREAMS: a change with one delivery raises its subscription's wake flag instead
+  of publishing a task of its own, and one drain task takes the subscription's waiting first
+  tries in batches (delivery/drain.py). Off: every change publishes its own `deliver` task.
+
+Admitting tries in a worker (`Gate`), before any of them is claimed, so that a claimed try is
+sent at once and its lease covers its POST, not a wait in a queue:
+- WEBHOOK_MAX_POSTS_IN_FLIGHT: POSTs in flight per worker process.
+- WEBHOOK_MAX_POSTS_PER_ENDPOINT: of those, to one endpoint (host and port), so a burst does
+  not open dozens of connections to one receiver at once (0: no such limit).
+- WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT: tries in flight to an endpoint marked slow, across every
+  worker, counted in Redis (delivery/throttle.py; 0: off), so hanging receivers cannot take the
+  POST slots healthy receivers need.
+A try that is not admitted within WEBHOOK_ADMISSION_WAIT seconds is not claimed at all: it is
+put back (`dispatch.put_back`) and tried again a moment later, with its tries untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from delivery import throttle
+from delivery.publisher import publisher
+
+SLOW_SLOT_POLL_SECONDS = 0.2
+
+
+def wake(deliveries: dict[str, str | None]) -> None:
+    """Wakes the workers for a committed change's new deliveries (delivery id -> webhook id)."""
+    from delivery.dispatch import wake_now
+
+    if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
+        publisher.submit(functools.partial(wake_now, deliveries))
+    else:
+        wake_now(deliveries)
+
+
+def _host_and_port(url: str) -> tuple[str, int | None]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port
+
+
+class Gate:
+    """Admission of a worker process's tries, on its sending loop (used from that loop only).
+
+    `admit(url, slow)` waits for a place and yields True, or yields False when none came within
+    the admission wait; the place is given back when the block ends (the POST is done)."""
+
+    def __init__(self, max_in_flight: int, max_per_endpoint: int, wait_seconds: float) -> None:
+        self.wait_seconds = wait_seconds
+        self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
+        self._per_endpoint_limit = max_per_endpoint
+        # Per host and port: its semaphore and how many tries hold or await it. An entry goes
+        # when the last of them is done, so a long-lived worker keeps none for past receivers.
+        self._per_endpoint: dict[tuple, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @property
+    def endpoints_tracked(self) -> int:
+        return len(self._per_endpoint)
+
+    @contextlib.asynccontextmanager
+    async def admit(self, url: str, slow: bool) -> AsyncIterator[bool]:
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                async with asyncio.timeout(self.wait_seconds):
+                    if self._per_endpoint_limit > 0:
+                        await held.enter_async_context(self._endpoint_place(url))
+                    await held.enter_async_context(self._in_flight)
+                    if slow:
+                        await held.enter_async_context(self._slow_slot(url))
+            except TimeoutError:
+                yield False
+                return
+            yield True
+
+    @contextlib.asynccontextmanager
+    async def _endpoint_place(self, url: str) -> AsyncIterator[None]:
+        key = _host_and_port(url)
+        entry = self._per_endpoint.get(key)
+        if entry is None:
+            entry = self._per_endpoint[key] = (asyncio.Semaphore(self._per_endpoint_limit), [0])
+        semaphore, users = entry
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._per_endpoint[key]
+
+    @contextlib.asynccontextmanager
+    async def _slow_slot(self, url: str) -> AsyncIterator[None]:
+        from delivery.tries import lease_seconds
+
+        loop = asyncio.get_running_loop()
+        endpoint = throttle.endpoint_of(url)
+        while True:
+            token = await loop.run_in_executor(
+                None, throttle.take_slow_slot, endpoint, lease_seconds())
+            if token is not None:
+                break
+            await asyncio.sleep(SLOW_SLOT_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            loop.run_in_executor(None, throttle.give_back_slow_slot, endpoint, token)

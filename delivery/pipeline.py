@@ -1,0 +1,264 @@
+"""The one delivery pipeline of a worker process, the same for a lone delivery, a fan-out, a
+drained stream, a retry and a sweep: admit -> claim -> sign and send -> record -> schedule what
+follows.
+
+Each try is a coroutine on the process's sending loop (delivery/http.py):
+1. admit: it waits for a place to send (flow.Gate: the process's and the endpoint's limits, and
+   a slow endpoint's slots across workers); nothing is claimed yet, so the wait costs no try and
+   runs no lease. A try with no place within the admission wait is put back, untried.
+2. claim: the try is claimed in the database (delivery/tries.py), which starts its lease.
+3. sign and send: the POST goes out at once.
+4. record: its result is recorded as soon as it arrives, whatever the other tries of the batch
+   are doing, and the next try (if any) is scheduled from that moment.
+
+The database work runs on one thread per process, through two coalescers: the claims (or the
+records) that tries ask for while one transaction is under way share the next one. So a worker
+process is one writer to the database however many tries it has in flight, and a busy batch
+costs a few transactions instead of two per try, without any try waiting for another's POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError, close_old_connections
+
+from delivery import throttle
+from delivery.flow import Gate
+from delivery.http import Post, get_sender
+from delivery.policy import RetryPolicy
+from delivery.signing import sign_headers
+from delivery.tries import ClaimedTry, SentTry, TryOutcome, claim_tries, record_tries
+from webhooks_project import __version__
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"ps-webhooks/{__version__}"
+# A record that fails for a passing reason (SQLite busy past its timeout) is tried again; one
+# that still fails leaves its delivery leased, for the sweeper (the try counts as lost).
+RECORD_TRIES = 3
+
+
+def build_headers(event_id: str, body: bytes, secrets: list[str]) -> dict[str, str]:
+    headers = sign_headers(event_id, int(time.time()), body, secrets) if secrets else {
+        "webhook-id": event_id, "webhook-timestamp": str(int(time.time()))
+    }
+    headers["Content-Type"] = "application/json"
+    headers["User-Agent"] = USER_AGENT
+    return headers
+
+
+def recordable(headers: dict[str, str]) -> dict[str, str]:
+    # Signatures are derived from the secrets: keep them out of the stored record.
+    return {k: ("<redacted>" if k == "webhook-signature" else v) for k, v in headers.items()}
+
+
+class Coalescer:
+    """Runs `work(items)` on `executor` with every item submitted while the previous call was
+    under way; each submitter gets its own item's result (or the call's exception)."""
+
+    def __init__(self, work: Callable[[list], Sequence], executor: ThreadPoolExecutor) -> None:
+        self._work = work
+        self._executor = executor
+        self._waiting: list[tuple[Any, asyncio.Future]] = []
+        self._running = False
+
+    async def submit(self, item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._waiting.append((item, future))
+        if not self._running:
+            self._running = True
+            loop.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    results = await loop.run_in_executor(
+                        self._executor, self._work, [item for item, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - handed to each submitter
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        if not future.done():
+                            future.set_result(result)
+        finally:
+            self._running = False
+
+
+@dataclass
+class Summary:
+    """What became of a batch handed to the pipeline."""
+
+    sent: int = 0
+    skipped: int = 0  # not due, final, or claimed elsewhere: not this batch's to send
+    put_back: int = 0  # no place to send within the admission wait: untried, tried again later
+
+
+_SKIPPED, _PUT_BACK = "skipped", "put back"
+
+
+def _claim_batch(delivery_ids: list[str]) -> list[ClaimedTry | None]:
+    close_old_connections()
+    claims = {c.delivery_id: c for c in claim_tries(delivery_ids,
+                                                    RetryPolicy.from_settings(settings))}
+    return [claims.get(delivery_id) for delivery_id in delivery_ids]
+
+
+def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
+    from delivery.dispatch import enqueue_retries
+
+    close_old_connections()
+    policy = RetryPolicy.from_settings(settings)
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            outcomes = record_tries(sent, policy)
+            break
+        except OperationalError as exc:
+            logger.warning("tries not recorded yet (%s); attempt %d of %d", exc, attempt,
+                           RECORD_TRIES)
+            close_old_connections()
+            time.sleep(0.2 * attempt)
+        except Exception:
+            logger.exception("%d tries not recorded; the sweeper will count them as lost",
+                             len(sent))
+            return [None] * len(sent)
+    else:
+        logger.error("%d tries not recorded; the sweeper will count them as lost", len(sent))
+        return [None] * len(sent)
+    for item in sent:
+        outcome = outcomes.get(item.claim.delivery_id)
+        if outcome is not None:
+            _log(item, outcome)
+    enqueue_retries({delivery_id: outcome.retry_in for delivery_id, outcome in outcomes.items()
+                     if outcome.retry_in is not None})
+    return [outcomes.get(item.claim.delivery_id) for item in sent]
+
+
+def _log(item: SentTry, outcome: TryOutcome) -> None:
+    claim, result = item.claim, item.result
+    logger.info(
+        "delivery %s try %d -> %s (%s)", claim.delivery_id, claim.number, outcome.status,
+        result.status_code or result.error,
+        extra={"event_id": claim.event_id, "delivery_id": claim.delivery_id,
+               "try": claim.number, "outcome": outcome.status},
+    )
+
+
+class Pipeline:
+    def __init__(self) -> None:
+        self._sender = get_sender()
+        self._loop = self._sender.loop
+        self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
+        self._claims = Coalescer(_claim_batch, self._database)
+        self._records = Coalescer(_record_batch, self._database)
+        self.gate = Gate(settings.WEBHOOK_MAX_POSTS_IN_FLIGHT,
+                         settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT,
+                         settings.WEBHOOK_ADMISSION_WAIT)
+
+    def deliver(self, urls: dict[str, str],
+                after_claims: Callable[[], None] | None = None) -> Summary:
+        """Sends the next try of each of these deliveries (id -> URL) that is due; returns once
+        every one is recorded, skipped or put back. `after_claims` runs (on another thread)
+        once every one of them has been claimed or passed over."""
+        if not urls:
+            return Summary()
+        future = asyncio.run_coroutine_threadsafe(self._deliver(urls, after_claims), self._loop)
+        return future.result()
+
+    async def _deliver(self, urls: dict[str, str],
+                       after_claims: Callable[[], None] | None) -> Summary:
+        loop = asyncio.get_running_loop()
+        slow = await loop.run_in_executor(None, throttle.slow_endpoints, list(urls.values()))
+        left = len(urls)
+
+        def passed_claim() -> None:
+            nonlocal left
+            left -= 1
+            if not left and after_claims is not None:
+                loop.run_in_executor(None, after_claims)
+
+        results = await asyncio.gather(*(
+            self._one(delivery_id, url, throttle.endpoint_of(url) in slow, passed_claim)
+            for delivery_id, url in urls.items()))
+        summary = Summary()
+        put_back = [d for d, r in zip(urls, results, strict=True) if r is _PUT_BACK]
+        sent = [r for r in results if isinstance(r, SentTry)]
+        summary.put_back, summary.sent = len(put_back), len(sent)
+        summary.skipped = len(urls) - summary.put_back - summary.sent
+        if put_back:
+            from delivery.dispatch import put_back as put_them_back
+
+            await loop.run_in_executor(self._database, put_them_back, put_back)
+        if sent:
+            await loop.run_in_executor(None, throttle.note_durations, [
+                (item.claim.url, None if item.result.status_code is None
+                 and "timeout" in item.result.error.lower() else item.result.duration_ms / 1000)
+                for item in sent
+            ], slow)
+        return summary
+
+    async def _one(self, delivery_id: str, url: str, slow: bool,
+                   passed_claim: Callable[[], None]) -> SentTry | str:
+        async with self.gate.admit(url, slow) as admitted:
+            if not admitted:
+                passed_claim()
+                return _PUT_BACK
+            try:
+                claim = await self._claims.submit(delivery_id)
+            except OperationalError as exc:
+                # The claim rolled back (e.g. SQLite busy past its timeout): no try was used.
+                logger.warning("delivery %s not claimed (%s); put back", delivery_id, exc)
+                return _PUT_BACK
+            except Exception:
+                logger.exception("delivery %s not claimed; put back", delivery_id)
+                return _PUT_BACK
+            finally:
+                passed_claim()
+            if claim is None:
+                return _SKIPPED
+            sent = await self._send(claim)
+        await self._records.submit(sent)
+        return sent
+
+    async def _send(self, claim: ClaimedTry) -> SentTry:
+        body = claim.body.encode("utf-8")
+        headers = build_headers(claim.event_id, body, claim.secrets)
+        result = await self._sender.post(
+            Post(claim.url, body, headers),
+            connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT,
+            read_timeout=settings.WEBHOOK_READ_TIMEOUT,
+            excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
+            allowed_networks=list(settings.WEBHOOK_ALLOWED_NETWORKS),
+        )
+        return SentTry(claim, result, recordable(headers),
+                       datetime.fromtimestamp(result.started_at, UTC))
+
+
+_pipelines: dict[int, Pipeline] = {}
+_pipelines_lock = threading.Lock()
+
+
+def get_pipeline() -> Pipeline:
+    """The process's pipeline, created on first use (again in a forked child)."""
+    with _pipelines_lock:
+        pipeline = _pipelines.get(os.getpid())
+        if pipeline is None:
+            pipeline = _pipelines[os.getpid()] = Pipeline()
+        return pipeline
