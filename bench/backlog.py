@@ -37,14 +37,13 @@ def _fill(organization, webhook, event, count: int) -> list[str]:
     from django.utils import timezone
 
     from delivery.models import Delivery
-    from webhooks_project.inserts import insert_rows
 
     now = timezone.now()
     deliveries = [Delivery(event_id=event.id, webhook_id=webhook.id,
                            organization_id=organization.id, url=webhook.url, next_try_at=now)
                   for _ in range(count)]
     for start in range(0, count, 5000):
-        insert_rows(Delivery, deliveries[start:start + 5000])
+        Delivery.objects.bulk_create(deliveries[start:start + 5000])
     return [d.id for d in deliveries]
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 # Inclusive shares of these frames are printed first: the stages of a delivery, as shares of the
 # samples not spent idle. A needle is a function name with the start of its file.
-TASKS = ("deliver_webhook (delivery/", "deliver_batch (delivery/", "drain_webhook (delivery/")
+TASKS = ("deliver (delivery/", "drain_webhook (delivery/", "_deliver (delivery/")
 SEND_LOOP = "run_forever (asyncio/"
 STAGES = [
-    ("delivery tasks (deliver_webhook, deliver_batch, drain_webhook)", TASKS),
+    ("delivery tasks and the pipeline (deliver, drain_webhook)", TASKS),
     ("  drain reads (due_first_tries)", ("due_first_tries (delivery/",)),
     ("  claims (claim_tries)", ("claim_tries (delivery/",)),
     ("  records (record_tries)", ("record_tries (delivery/",)),
@@ -113,15 +113,12 @@ def _short(frame: str) -> str:
 
 
 def query_counts(fanout_scenario, stream_scenario, consumers) -> dict:
-    """Queries in the emitting request (fan-out of 50, and 1) and in one delivery's task."""
-    from django.conf import settings
+    """Queries in the emitting request (fan-out of 50, and 1). (A delivery's own queries run on
+    its worker's database thread: see delivery/pipeline.py.)"""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from bench.scenarios import emit
-    from delivery.models import Delivery, DeliveryStatus
-    from delivery.publisher import publisher
-    from delivery.tasks import deliver_webhook, drain_webhook
 
     counts = {}
     consumers.pause()
@@ -131,24 +128,6 @@ def query_counts(fanout_scenario, stream_scenario, consumers) -> dict:
             with CaptureQueriesContext(connection) as captured:
                 emit(scenario, 0)
             counts[label] = len(captured.captured_queries)
-        pending = (Delivery.objects.filter(organization=stream_scenario.organization,
-                                           status=DeliveryStatus.PENDING)
-                   .order_by("-created_date").first())
-        if pending is not None:
-            with CaptureQueriesContext(connection) as captured:
-                deliver_webhook.run(pending.id)
-            counts["one delivery on its own (a retry, or woken by the sweeper)"] = len(
-                captured.captured_queries)
-            batch = settings.WEBHOOK_DELIVERY_BATCH_SIZE
-            for number in range(batch):
-                emit(stream_scenario, number)
-            publisher.flush()
-            with CaptureQueriesContext(connection) as captured:
-                drain_webhook.run(pending.webhook_id)
-            counts[f"one drain batch of {batch} deliveries (claim + POSTs + record)"] = len(
-                captured.captured_queries)
-            counts["one drain batch: statements"] = [
-                q["sql"][:120] for q in captured.captured_queries]
     finally:
         consumers.resume()
     return counts

@@ -79,7 +79,7 @@ def markdown(results: dict, summary: dict) -> str:
         "",
         f"Machine: {results['machine']['description']}",
         f"Database: {results['database']}; pool: {results['pool']}"
-        + (f"; prototypes: {results['experiments']}" if results.get("experiments") else ""),
+        + (f"; switches: {results['switches']}" if results.get("switches") else ""),
         f"Command: `{results['command']}` (scale {results['scale']}, {results['runs']} runs "
         f"per figure; latency at half of each maximum rate for {results['latency_seconds']} s)",
         "",

@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="worker processes (system and Celery baseline alike)")
     parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
     parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
-    parser.add_argument("--prefetch", type=int, default=4, help="worker prefetch multiplier")
+    parser.add_argument("--prefetch", type=int, default=1, help="worker prefetch multiplier")
     parser.add_argument("--scenarios", default="fanout,stream,mixed")
     parser.add_argument("--slow-receivers", type=int, default=2,
                         help="how many of (c)'s 20 subscriptions answer after 2 s (0: its cost "
@@ -71,9 +71,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with --profile: sample every worker process, only the thread "
                              "holding the GIL (where the interpreter's time goes), instead of "
                              "every thread of one worker, waiting ones too")
-    parser.add_argument("--experiments", default="",
-                        help="comma-separated prototypes from bench/experiments.py to apply to "
-                             "the workers and the emitting side")
     parser.add_argument("--stem", default="", help="results file name (default: a timestamp)")
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the baselines (for quick experiments; no ratios)")
@@ -81,9 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=int, default=1500,
                         help="hard deadline for the whole run")
     args = parser.parse_args(argv)
-    args.app = "bench.experiments" if args.experiments else "webhooks_project"
-    if args.experiments:
-        os.environ["BENCH_EXPERIMENTS"] = args.experiments
+    args.app = "webhooks_project"
     if args.quick:
         args.scale = min(args.scale, 0.1)
         args.latency_seconds = min(args.latency_seconds, 4.0)
@@ -163,15 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         from bench import scenarios as sc
 
-        if args.experiments:
-            from bench.experiments import apply
-
-            apply(args.experiments)
-
         results: dict = {
             "started": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
             "database": "PostgreSQL" if "postgres" in database_url else "SQLite (WAL)",
-            "pool": config.describe(), "experiments": args.experiments, "scale": args.scale,
+            "pool": config.describe(), "scale": args.scale,
+            "switches": {k: v for k, v in sorted(os.environ.items())
+                         if k.startswith(("WEBHOOK_", "CELERY_"))},
             "runs": args.runs,
             "latency_seconds": args.latency_seconds,
             "command": "python -m bench.run " + shlex.join(argv if argv is not None

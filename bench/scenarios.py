@@ -9,8 +9,8 @@ Each measurement has two phases:
   run, and each delivery's latency is its arrival at the receiver minus its event's commit.
 
 The emitting request's cost on webhooks is timed around `events.writer.write_events` (render,
-outbox rows, matching, Delivery rows) and `delivery.dispatch.hand_over` (the on-commit hand-over
-of the wake-up to the publisher thread): the wrappers only time and call through.
+outbox rows, matching, Delivery rows) and `delivery.flow.wake` (the on-commit wake-up of the
+workers, handed to the publisher thread): the wrappers only time and call through.
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-import delivery.dispatch as dispatch
 import events.writer as writer
 from accounts.models import Role
 from accounts.services import add_member, create_organization
 from bench.cpu import CpuSampler
 from bench.procs import ReceiverProcess
 from datasets.services import create_data_set, create_record
-from delivery import throttle
+from delivery import flow, throttle
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
 
@@ -55,7 +54,7 @@ class EmitProbe:
     def install(self) -> None:
         if self._installed:
             return
-        real_write, real_hand_over = writer.write_events, dispatch.hand_over
+        real_write, real_wake = writer.write_events, flow.wake
         probe = self
 
         def write_events(pending):
@@ -75,13 +74,13 @@ class EmitProbe:
             probe._pending.append(elapsed)
             return events
 
-        def hand_over(deliveries):
+        def wake(deliveries):
             started = time.perf_counter()
-            real_hand_over(deliveries)
+            real_wake(deliveries)
             write = probe._pending.pop() if probe._pending else 0.0
             probe.samples.append((write, time.perf_counter() - started, len(deliveries)))
 
-        writer.write_events, dispatch.hand_over = write_events, hand_over
+        writer.write_events, flow.wake = write_events, wake
         self._installed = True
 
     def reset(self) -> None:

@@ -77,9 +77,11 @@ def put_back(delivery_ids: list[str]) -> None:
     untried: out of the drains' way until their task on the retry queue runs."""
     if not delivery_ids:
         return
-    pause = random.uniform(0.5, 2.0)
-    Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING).update(
-        next_try_at=timezone.now() + timedelta(seconds=pause)
+    pause, now = random.uniform(0.5, 2.0), timezone.now()
+    # Only deliveries still due: one whose try another task claimed meanwhile keeps its lease.
+    Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING,
+                            next_try_at__lte=now).update(
+        next_try_at=now + timedelta(seconds=pause)
     )
     enqueue(delivery_ids, countdown=pause, queue=retry_queue())
 

@@ -116,9 +116,10 @@ _SKIPPED, _PUT_BACK = "skipped", "put back"
 
 def _claim_batch(delivery_ids: list[str]) -> list[ClaimedTry | None]:
     close_old_connections()
-    claims = {c.delivery_id: c for c in claim_tries(delivery_ids,
+    claims = {c.delivery_id: c for c in claim_tries(list(dict.fromkeys(delivery_ids)),
                                                     RetryPolicy.from_settings(settings))}
-    return [claims.get(delivery_id) for delivery_id in delivery_ids]
+    # Two tasks may hold the same delivery (a sweep while it waited): one claim, one sender.
+    return [claims.pop(delivery_id, None) for delivery_id in delivery_ids]
 
 
 def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:

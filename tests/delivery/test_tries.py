@@ -1,6 +1,8 @@
 """Claiming and recording tries directly (no worker): what is written when a delivery or its
 subscription goes away during a try, and how SQLite finds the rows a claim and a drain read."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -10,7 +12,7 @@ from delivery import drain
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
 from delivery.policy import RetryPolicy
-from delivery.tries import SentTry, TryOutcome, claim_tries, record_tries
+from delivery.tries import LOST_TRY_ERROR, SentTry, TryOutcome, claim_tries, record_tries
 from subscriptions.services import create_webhook, delete_webhook, send_test
 from tests.delivery.helpers import org_with_admin
 
@@ -93,3 +95,58 @@ def test_claims_and_drains_find_deliveries_by_key_not_by_status(webhook):
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plan = cursor.fetchall()[0][3]
             assert "(id=?)" in plan or "(webhook_id=?" in plan, (sql, plan)
+
+
+def _lease_runs_out(delivery_id: str) -> None:
+    # What the clock does to a try whose answer is late: its lease is over.
+    Delivery.objects.filter(pk=delivery_id).update(
+        next_try_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_a_late_answer_after_the_sweeper_took_the_try_for_lost_is_recorded(webhook):
+    """Try 1 is answered after its lease ran out and try 2 was claimed: the 200 replaces the
+    "lost" attempt, makes the delivery succeeded, raises nothing, and the other result of its
+    batch is kept."""
+    policy = RetryPolicy.from_settings(settings)
+    late, other = send_test(webhook).id, send_test(webhook).id
+    claims = {c.delivery_id: c for c in claim_tries([late, other], policy)}
+    _lease_runs_out(late)
+    (second,) = claim_tries([late], policy)
+    assert second.number == 2
+    assert Attempt.objects.get(delivery=late, number=1).error == LOST_TRY_ERROR
+    outcomes = record_tries(_answered([claims[late], claims[other]], 200), policy)
+    assert outcomes[late].status == outcomes[other].status == DeliveryStatus.SUCCEEDED
+    first = Attempt.objects.get(delivery=late, number=1)
+    assert (first.response_status, first.error) == (200, "")
+    assert Delivery.objects.get(pk=other).status == DeliveryStatus.SUCCEEDED
+    # Try 2's own answer, when it comes, is kept as well and changes nothing.
+    record_tries(_answered([second], 200), policy)
+    assert list(Attempt.objects.filter(delivery=late).values_list("number", "response_status")
+                ) == [(1, 200), (2, 200)]
+    assert Delivery.objects.get(pk=late).status == DeliveryStatus.SUCCEEDED
+
+
+def test_a_late_failure_leaves_the_try_under_way_to_decide(webhook):
+    policy = RetryPolicy.from_settings(settings)
+    delivery_id = send_test(webhook).id
+    (first,) = claim_tries([delivery_id], policy)
+    _lease_runs_out(delivery_id)
+    (second,) = claim_tries([delivery_id], policy)
+    leased = Delivery.objects.get(pk=delivery_id)
+    outcome = record_tries(_answered([first], 500), policy)[delivery_id]
+    assert outcome == TryOutcome(DeliveryStatus.PENDING)  # no retry scheduled by it
+    after = Delivery.objects.get(pk=delivery_id)
+    assert (after.status, after.tries, after.next_try_at) == (
+        DeliveryStatus.PENDING, 2, leased.next_try_at)
+    assert Attempt.objects.get(delivery=delivery_id, number=1).response_status == 500
+    outcome = record_tries(_answered([second], 503), policy)[delivery_id]
+    assert outcome.retry_in is not None
+
+
+def test_recording_the_same_answer_twice_keeps_one_attempt(webhook):
+    policy = RetryPolicy.from_settings(settings)
+    delivery_id = send_test(webhook).id
+    claims = claim_tries([delivery_id], policy)
+    record_tries(_answered(claims, 200), policy)
+    record_tries(_answered(claims, 200), policy)
+    assert Attempt.objects.filter(delivery=delivery_id).count() == 1

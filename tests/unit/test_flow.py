@@ -45,7 +45,8 @@ def test_one_busy_endpoint_does_not_hold_up_another():
     assert all(admitted)
     busy = sorted(s for s in spans if s[0].endswith("/a"))
     # One at a time to the busy endpoint...
-    assert all(later[1] >= earlier[2] - 0.01 for earlier, later in zip(busy, busy[1:]))
+    assert all(later[1] >= earlier[2] - 0.01
+               for earlier, later in zip(busy, busy[1:], strict=False))
     # ...while the other endpoint's try was let out at once.
     ((_, other_start, _),) = [s for s in spans if s[0].endswith("/b")]
     assert other_start - started < 0.1
