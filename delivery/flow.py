@@ -72,21 +72,53 @@ class Gate:
 
     @contextlib.asynccontextmanager
     async def admit(self, url: str, slow: bool) -> AsyncIterator[bool]:
-        async with contextlib.AsyncExitStack() as held:
-            try:
-                async with asyncio.timeout(self.wait_seconds):
-                    if self._per_endpoint_limit > 0:
-                        await held.enter_async_context(self._endpoint_place(url))
-                    await held.enter_async_context(self._in_flight)
-                    if slow:
-                        await held.enter_async_context(self._slow_slot(url))
-            except TimeoutError:
-                yield False
-                return
-            yield True
+        places = await self._take(url, slow)
+        try:
+            yield places is not None
+        finally:
+            if places:
+                self._give_back(places)
 
-    @contextlib.asynccontextmanager
-    async def _endpoint_place(self, url: str) -> AsyncIterator[None]:
+    async def _take(self, url: str, slow: bool) -> list | None:
+        """The places this try needs, taken in order (the scarcest first: a try waiting for a
+        slow endpoint's slot must not hold a place a healthy endpoint's try could use); None,
+        holding nothing, when they did not all come within the wait."""
+        taken: list = []
+        try:
+            if not slow and self._per_endpoint_limit <= 0 and not self._in_flight.locked():
+                await self._in_flight.acquire()  # free: no wait, no timer
+                return [self._in_flight]
+            async with asyncio.timeout(self.wait_seconds):
+                if slow:
+                    taken.append(await self._slow_slot(url))
+                if self._per_endpoint_limit > 0:
+                    taken.append(await self._endpoint_place(url))
+                await self._in_flight.acquire()
+                taken.append(self._in_flight)
+            return taken
+        except TimeoutError:
+            self._give_back(taken)
+            return None
+        except BaseException:
+            self._give_back(taken)
+            raise
+
+    def _give_back(self, places: list) -> None:
+        for place in reversed(places):
+            if place is self._in_flight:
+                place.release()
+            elif isinstance(place, tuple) and place[0] == "slow":
+                _, endpoint, token = place
+                asyncio.get_running_loop().run_in_executor(
+                    None, throttle.give_back_slow_slot, endpoint, token)
+            else:
+                key, semaphore, users = place
+                semaphore.release()
+                users[0] -= 1
+                if not users[0]:
+                    del self._per_endpoint[key]
+
+    async def _endpoint_place(self, url: str) -> tuple:
         key = _host_and_port(url)
         entry = self._per_endpoint.get(key)
         if entry is None:
@@ -94,15 +126,15 @@ class Gate:
         semaphore, users = entry
         users[0] += 1
         try:
-            async with semaphore:
-                yield
-        finally:
+            await semaphore.acquire()
+        except BaseException:
             users[0] -= 1
             if not users[0]:
                 del self._per_endpoint[key]
+            raise
+        return key, semaphore, users
 
-    @contextlib.asynccontextmanager
-    async def _slow_slot(self, url: str) -> AsyncIterator[None]:
+    async def _slow_slot(self, url: str) -> tuple:
         from delivery.tries import lease_seconds
 
         loop = asyncio.get_running_loop()
@@ -111,9 +143,5 @@ class Gate:
             token = await loop.run_in_executor(
                 None, throttle.take_slow_slot, endpoint, lease_seconds())
             if token is not None:
-                break
+                return "slow", endpoint, token
             await asyncio.sleep(SLOW_SLOT_POLL_SECONDS)
-        try:
-            yield
-        finally:
-            loop.run_in_executor(None, throttle.give_back_slow_slot, endpoint, token)

@@ -4,6 +4,7 @@ a row, is disabled with a reason and its organization's Admins are told by email
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,14 +22,23 @@ SUCCESS_DATE_RESOLUTION = 10
 # Webhooks this process has seen a health row for; rows go only with their webhook, so this
 # spares the existence check on every success.
 _has_row: set[str] = set()
+# When this process last wrote a success of each webhook (monotonic clock).
+_success_written: dict[str, float] = {}
 
 
 def record_successes(webhook_ids: set[str], now) -> None:
-    """One conditional UPDATE for all of them: a healthy, hot subscription's row is rewritten
-    at most every few seconds instead of locked on every delivery."""
-    webhook_ids = {w for w in webhook_ids if w}
+    """One conditional UPDATE for all of them, and none for a webhook this process wrote a
+    success of in the last SUCCESS_DATE_RESOLUTION seconds: a healthy, hot subscription's row
+    is rewritten at most every few seconds instead of locked on every delivery. (A failure
+    counted meanwhile by another process is cleared by the next success written.)"""
+    clock = time.monotonic()
+    # This process wrote a success for these moments ago: the row is fresh enough.
+    webhook_ids = {w for w in webhook_ids
+                   if w and clock - _success_written.get(w, -SUCCESS_DATE_RESOLUTION)
+                   >= SUCCESS_DATE_RESOLUTION}
     if not webhook_ids:
         return
+    _success_written.update(dict.fromkeys(webhook_ids, clock))
     WebhookHealth.objects.filter(
         Q(consecutive_failures__gt=0) | Q(last_success_date__isnull=True)
         | Q(last_success_date__lt=now - timedelta(seconds=SUCCESS_DATE_RESOLUTION)),
@@ -48,6 +58,7 @@ def record_successes(webhook_ids: set[str], now) -> None:
 
 def record_failure(webhook, now, count: int = 1) -> bool:
     """Counts deliveries that ended failed; returns True if the webhook got disabled."""
+    _success_written.pop(webhook.id, None)  # the next success must clear the count
     health, _ = WebhookHealth.objects.get_or_create(webhook_id=webhook.id)
     WebhookHealth.objects.filter(pk=health.pk).update(
         consecutive_failures=F("consecutive_failures") + count, last_failure_date=now

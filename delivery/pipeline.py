@@ -38,6 +38,7 @@ from delivery.flow import Gate
 from delivery.http import Post, get_sender
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
+from delivery.ssrf import parse_networks
 from delivery.tries import ClaimedTry, SentTry, TryOutcome, claim_tries, record_tries
 from webhooks_project import __version__
 
@@ -47,6 +48,9 @@ USER_AGENT = f"ps-webhooks/{__version__}"
 # A record that fails for a passing reason (SQLite busy past its timeout) is tried again; one
 # that still fails leaves its delivery leased, for the sweeper (the try counts as lost).
 RECORD_TRIES = 3
+# How long a record may wait for the results of the POSTs still out (see Pipeline): well under
+# the 100 ms within which a try's record and its retry's scheduling are due.
+RECORD_LINGER = 0.05
 
 
 def build_headers(event_id: str, body: bytes, secrets: list[str]) -> dict[str, str]:
@@ -65,27 +69,51 @@ def recordable(headers: dict[str, str]) -> dict[str, str]:
 
 class Coalescer:
     """Runs `work(items)` on `executor` with every item submitted while the previous call was
-    under way; each submitter gets its own item's result (or the call's exception)."""
+    under way; each submitter gets its own item's result (or the call's exception).
 
-    def __init__(self, work: Callable[[list], Sequence], executor: ThreadPoolExecutor) -> None:
+    With `linger` set, a call first waits up to that many seconds for more items while
+    `more_coming()` says some are on their way, so a busy moment costs one call, not many."""
+
+    def __init__(self, work: Callable[[list], Sequence], executor: ThreadPoolExecutor, *,
+                 linger: float = 0.0, more_coming: Callable[[], bool] = lambda: False) -> None:
         self._work = work
         self._executor = executor
+        self._linger = linger
+        self._more_coming = more_coming
         self._waiting: list[tuple[Any, asyncio.Future]] = []
+        self._arrived: asyncio.Event | None = None
         self._running = False
 
     async def submit(self, item: Any) -> Any:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._waiting.append((item, future))
+        if self._arrived is not None:
+            self._arrived.set()
         if not self._running:
             self._running = True
             loop.create_task(self._run())
         return await future
 
+    async def _gather_more(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._linger
+        while self._more_coming() and (left := deadline - loop.time()) > 0:
+            self._arrived = asyncio.Event()
+            try:
+                async with asyncio.timeout(left):
+                    await self._arrived.wait()
+            except TimeoutError:
+                break
+            finally:
+                self._arrived = None
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
+                if self._linger:
+                    await self._gather_more()
                 batch, self._waiting = self._waiting, []
                 try:
                     results = await loop.run_in_executor(
@@ -167,8 +195,13 @@ class Pipeline:
         self._sender = get_sender()
         self._loop = self._sender.loop
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
+        self._allowed_networks = list(parse_networks(settings.WEBHOOK_ALLOWED_NETWORKS))
+        self._posting = 0  # POSTs under way, whose results are coming
         self._claims = Coalescer(_claim_batch, self._database)
-        self._records = Coalescer(_record_batch, self._database)
+        # A try's record may wait a moment for the results of the POSTs still out, so that a
+        # busy process writes a few record transactions a second instead of one per answer.
+        self._records = Coalescer(_record_batch, self._database, linger=RECORD_LINGER,
+                                  more_coming=lambda: self._posting > 0)
         self.gate = Gate(settings.WEBHOOK_MAX_POSTS_IN_FLIGHT,
                          settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT,
                          settings.WEBHOOK_ADMISSION_WAIT)
@@ -234,7 +267,11 @@ class Pipeline:
                 passed_claim()
             if claim is None:
                 return _SKIPPED
-            sent = await self._send(claim)
+            self._posting += 1
+            try:
+                sent = await self._send(claim)
+            finally:
+                self._posting -= 1
         await self._records.submit(sent)
         return sent
 
@@ -246,7 +283,7 @@ class Pipeline:
             connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT,
             read_timeout=settings.WEBHOOK_READ_TIMEOUT,
             excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
-            allowed_networks=list(settings.WEBHOOK_ALLOWED_NETWORKS),
+            allowed_networks=self._allowed_networks,
         )
         return SentTry(claim, result, recordable(headers),
                        datetime.fromtimestamp(result.started_at, UTC))
