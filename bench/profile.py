@@ -8,10 +8,11 @@ from pathlib import Path
 
 # Inclusive shares of these frames are printed first: the stages of a delivery, as shares of the
 # samples not spent idle. A needle is a function name with the start of its file.
-TASKS = ("deliver (delivery/", "drain_webhook (delivery/", "_deliver (delivery/")
+TASKS = ("deliver (delivery/", "drain_webhook (delivery/", "_claim_batch (delivery/",
+         "_record_batch (delivery/")
 SEND_LOOP = "run_forever (asyncio/"
 STAGES = [
-    ("delivery tasks and the pipeline (deliver, drain_webhook)", TASKS),
+    ("delivery tasks and the pipeline's database thread", TASKS),
     ("  drain reads (due_first_tries)", ("due_first_tries (delivery/",)),
     ("  claims (claim_tries)", ("claim_tries (delivery/",)),
     ("  records (record_tries)", ("record_tries (delivery/",)),

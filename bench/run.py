@@ -58,6 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
     parser.add_argument("--prefetch", type=int, default=1, help="worker prefetch multiplier")
     parser.add_argument("--scenarios", default="fanout,stream,mixed")
+    parser.add_argument("--light-rate", type=float, default=50.0,
+                        help="events/s of the light-load phase (1 subscription; 0: skip it)")
+    parser.add_argument("--light-seconds", type=float, default=10.0,
+                        help="length of the light-load phase")
     parser.add_argument("--slow-receivers", type=int, default=2,
                         help="how many of (c)'s 20 subscriptions answer after 2 s (0: its cost "
                              "of spreading over 20 subscriptions alone)")
@@ -192,6 +196,13 @@ def main(argv: list[str] | None = None) -> int:
                              cpu_groups=cpu_groups(system, receiver, redis))
         wanted = args.scenarios.split(",")
         built = {s.key: s for s in sc.build_scenarios(receiver, args.scale, args.slow_receivers)}
+        if args.light_rate:
+            # First, on workers that have done nothing else: a user's webhook on a quiet system.
+            light = harness.paced_run(built["stream"], args.light_rate, args.light_seconds)
+            light.pop("latencies", None)
+            results["light"] = light
+            log(f"light load, {args.light_rate:g} events/s to 1 subscription: latency "
+                f"{light['latency']}; CPU ms per delivery {light['cpu']}")
         for scenario in built.values():
             if scenario.key not in wanted:
                 continue
@@ -297,6 +308,12 @@ def measure_baselines(args, results, receiver, env, config, workdir, workers, co
     results["baselines"]["celery"] = {
         "rate": celery_rate, "runs": celery_runs, "paced": paced,
         "enqueue_ms_p50": statistics.median(r["enqueue_ms_p50"] for r in celery_runs)}
+    if args.light_rate:
+        light = sc.baseline_celery_paced(receiver, args.light_rate, args.light_seconds, timeout,
+                                         cpu_groups={"workers": baseline.pids})
+        results["baselines"]["celery"]["light"] = light
+        log(f"bare Celery at {args.light_rate:g}/s: latency {light['latency']}; "
+            f"CPU ms per delivery {light['cpu']}")
     log(f"bare Celery: {celery_rate}; latency {paced['latency']}")
     baseline.stop()
     workers.remove(baseline)

@@ -318,15 +318,19 @@ class Harness:
         self.receiver.drain()
         self.probe.reset()
         count = max(3, round(events_per_second * seconds))
-        started = time.perf_counter()
-        for number in range(count):
-            due = started + number / events_per_second
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            emit(scenario, number)
-        achieved = count / max(time.perf_counter() - started, 1e-9)
-        self.receiver.wait_for(count * scenario.fanout, self.timeout)
+        with CpuSampler(self.cpu_groups or {}) as cpu:
+            wall_started = time.time()
+            started = time.perf_counter()
+            for number in range(count):
+                due = started + number / events_per_second
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                emit(scenario, number)
+            achieved = count / max(time.perf_counter() - started, 1e-9)
+            self.receiver.wait_for(count * scenario.fanout, self.timeout)
+            time.sleep(0.2)  # the last records, after the last arrival
+            used = cpu.between(wall_started, time.time())
         arrivals = self.receiver.drain()
         wait_settled(30, scenario.organization)
         commits = self.probe.commit_times
@@ -339,6 +343,7 @@ class Harness:
             "latency": latency_summary(latencies),
             "latencies": latencies,
             "emit": self.probe.per_subscription_ms(),
+            "cpu": cpu_per_delivery(used, len(arrivals)),
         }
 
     def check_records(self, scenario: Scenario) -> dict:
@@ -380,7 +385,7 @@ def baseline_celery_drain(receiver: ReceiverProcess, consumers: Consumers, count
 
 
 def baseline_celery_paced(receiver: ReceiverProcess, per_second: float, seconds: float,
-                          timeout: float) -> dict:
+                          timeout: float, cpu_groups: dict[str, list[int]] | None = None) -> dict:
     from bench.baselines import post
 
     url = receiver.base_url + "/fast/baseline"
@@ -388,19 +393,25 @@ def baseline_celery_paced(receiver: ReceiverProcess, per_second: float, seconds:
     receiver.drain()
     count = max(10, int(per_second * seconds))
     sent: dict[str, float] = {}
-    started = time.perf_counter()
-    for number in range(count):
-        delay = started + number / per_second - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        event_id = f"paced-{number}"
-        sent[event_id] = time.time()
-        post.apply_async(args=[url, event_id, body])
-    achieved = count / (time.perf_counter() - started)
-    receiver.wait_for(count, timeout)
-    latencies = [t - sent[i] for t, i, _p in receiver.drain() if i in sent]
+    with CpuSampler(cpu_groups or {}) as cpu:
+        wall_started = time.time()
+        started = time.perf_counter()
+        for number in range(count):
+            delay = started + number / per_second - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            event_id = f"paced-{number}"
+            sent[event_id] = time.time()
+            post.apply_async(args=[url, event_id, body])
+        achieved = count / (time.perf_counter() - started)
+        receiver.wait_for(count, timeout)
+        time.sleep(0.2)
+        used = cpu.between(wall_started, time.time())
+    arrivals = receiver.drain()
+    latencies = [t - sent[i] for t, i, _p in arrivals if i in sent]
     return {"target_per_second": per_second, "achieved_per_second": achieved,
-            "latency": latency_summary(latencies), "latencies": latencies}
+            "latency": latency_summary(latencies), "latencies": latencies,
+            "cpu": cpu_per_delivery(used, len(arrivals))}
 
 
 def baseline_requests_loop(receiver: ReceiverProcess, count: int) -> dict:

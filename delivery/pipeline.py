@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, connection
 
 from delivery import throttle
 from delivery.flow import Gate
-from delivery.http import Post, get_sender
+from delivery.http import Post, WebhookSender, get_sender
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
 from delivery.ssrf import parse_networks
@@ -142,8 +142,20 @@ class Summary:
 _SKIPPED, _PUT_BACK = "skipped", "put back"
 
 
+def _on_database_error() -> None:
+    # The next call starts from a new connection: this one may be broken (a restarted server).
+    connection.close()
+
+
 def _claim_batch(delivery_ids: list[str]) -> list[ClaimedTry | None]:
-    close_old_connections()
+    try:
+        return _claim(delivery_ids)
+    except Exception:
+        _on_database_error()
+        raise
+
+
+def _claim(delivery_ids: list[str]) -> list[ClaimedTry | None]:
     claims = {c.delivery_id: c for c in claim_tries(list(dict.fromkeys(delivery_ids)),
                                                     RetryPolicy.from_settings(settings))}
     # Two tasks may hold the same delivery (a sweep while it waited): one claim, one sender.
@@ -153,7 +165,6 @@ def _claim_batch(delivery_ids: list[str]) -> list[ClaimedTry | None]:
 def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
     from delivery.dispatch import enqueue_retries
 
-    close_old_connections()
     policy = RetryPolicy.from_settings(settings)
     for attempt in range(1, RECORD_TRIES + 1):
         try:
@@ -162,11 +173,12 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
         except OperationalError as exc:
             logger.warning("tries not recorded yet (%s); attempt %d of %d", exc, attempt,
                            RECORD_TRIES)
-            close_old_connections()
+            _on_database_error()
             time.sleep(0.2 * attempt)
         except Exception:
             logger.exception("%d tries not recorded; the sweeper will count them as lost",
                              len(sent))
+            _on_database_error()
             return [None] * len(sent)
     else:
         logger.error("%d tries not recorded; the sweeper will count them as lost", len(sent))
@@ -191,8 +203,10 @@ def _log(item: SentTry, outcome: TryOutcome) -> None:
 
 
 class Pipeline:
-    def __init__(self) -> None:
-        self._sender = get_sender()
+    """A worker process has one (`get_pipeline`); `sender` is the process's by default."""
+
+    def __init__(self, sender: WebhookSender | None = None) -> None:
+        self._sender = sender or get_sender()
         self._loop = self._sender.loop
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
         self._allowed_networks = list(parse_networks(settings.WEBHOOK_ALLOWED_NETWORKS))

@@ -62,10 +62,11 @@ def connections(monkeypatch):
     "10.0.0.5", "169.254.169.254", "100.64.0.1", "192.168.1.1",
     "::ffff:10.0.0.5", "::ffff:169.254.169.254", "fd00::1", "fe80::1", "::1", "0.0.0.0",
 ])
+@pytest.mark.django_db(transaction=True)  # the pipeline reads from its own thread
 def test_saved_webhook_whose_dns_turns_private_fails_at_send_without_connecting(
-    client, universe, dns, connections, monkeypatch, address
+    client, universe, dns, connections, address
 ):
-    from delivery.tasks import deliver_webhook
+    from delivery.pipeline import Pipeline
 
     key = universe.org.keys["admin"]
     created = call(client, "post", "/api/v1/webhooks", key,
@@ -75,10 +76,9 @@ def test_saved_webhook_whose_dns_turns_private_fails_at_send_without_connecting(
 
     dns.address = address  # the name is re-pointed after it was checked and saved
     sender = delivery_http.WebhookSender(resolver=dns)
-    monkeypatch.setattr("delivery.tasks.get_sender", lambda **_options: sender)
     test = call(client, "post", f"/api/v1/webhooks/{created.json()['id']}/test", key)
     try:
-        deliver_webhook.apply(args=[test.json()["id"]])
+        Pipeline(sender).deliver({test.json()["id"]: "https://hooks.example.test/in"})
     finally:
         sender.close()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bench.profile import summarize_collapsed
 from bench.scenarios import Scenario
 
-TASK = ("thread (1): pool;Thread.run (threading.py:1);apply_target (celery/concurrency/base.py:30);"
-        "drain_webhook (delivery/tasks.py:168);_deliver (delivery/tasks.py:205)")
+TASK = ("thread (1): webhook-db;Thread.run (threading.py:1);"
+        "_worker (concurrent/futures/thread.py:8);"
+        "_claim_batch (delivery/pipeline.py:168);claims (delivery/pipeline.py:205)")
 LOOP = "thread (2): webhook-send;Thread.run (threading.py:1);run_forever (asyncio/base_events.py:9)"
 
 
