@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.db.models.fields.json import KeyTransform
 
 from datasets.models import DataSet, DataSetField, DataSetFieldType, DataSetRecord
@@ -58,11 +59,18 @@ def normalize_cell(field_type: str, value: object) -> object:
     raise FieldValueError(f"Unknown field type '{field_type}'.")
 
 
+def data_set_fields(data_set: DataSet) -> list[DataSetField]:
+    """The data set's fields, loaded once per instance: the checks and the event payload that
+    follow in the same operation read them from there."""
+    prefetch_related_objects([data_set], "fields")
+    return list(data_set.fields.all())
+
+
 def _check_cells(data_set: DataSet, cells: Mapping[str, object]) -> dict[str, object]:
     """Every unknown field and bad value reported at once, keyed by the field id given."""
     if not isinstance(cells, Mapping):
         raise ValidationError({"cells": "Must be an object keyed by field id."})
-    fields = {f.id: f for f in data_set.fields.all()}
+    fields = {f.id: f for f in data_set_fields(data_set)}
     errors: dict[str, str] = {}
     normalized: dict[str, object] = {}
     for field_id, value in cells.items():
@@ -103,8 +111,11 @@ def create_record(data_set: DataSet, cells: Mapping[str, object], *, actor) -> D
 def update_record(record: DataSetRecord, cells: Mapping[str, object], *, actor) -> DataSetRecord:
     """Merges the given cells into the record; saves (and fires an update) only on a change."""
     changes = _check_cells(record.data_set, cells)
-    # The row as stored now, so the update event compares against what is really there.
-    current = DataSetRecord.objects.select_for_update().get(pk=record.pk)
+    # The row as stored now, so the update event compares against what is really there; with
+    # what its payload shows, so rendering it reads nothing more.
+    current = (DataSetRecord.objects.select_for_update(of=("self",))
+               .select_related("created_by").get(pk=record.pk))
+    current.data_set = record.data_set
     merged = _merge(current.cells, changes)
     if merged == current.cells:
         return current

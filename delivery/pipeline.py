@@ -227,13 +227,15 @@ class Pipeline:
         once every one of them has been claimed or passed over."""
         if not urls:
             return Summary()
-        future = asyncio.run_coroutine_threadsafe(self._deliver(urls, after_claims), self._loop)
+        # Asked here, on the caller's thread, which waits anyway: one hop less for every batch.
+        slow = throttle.slow_endpoints(list(urls.values()))
+        future = asyncio.run_coroutine_threadsafe(self._deliver(urls, slow, after_claims),
+                                                  self._loop)
         return future.result()
 
-    async def _deliver(self, urls: dict[str, str],
+    async def _deliver(self, urls: dict[str, str], slow: set[str],
                        after_claims: Callable[[], None] | None) -> Summary:
         loop = asyncio.get_running_loop()
-        slow = await loop.run_in_executor(None, throttle.slow_endpoints, list(urls.values()))
         left = len(urls)
 
         def passed_claim() -> None:
