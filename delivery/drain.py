@@ -21,6 +21,7 @@ import logging
 import redis
 from django.utils import timezone
 
+from delivery.flow import Destination
 from delivery.models import Delivery, DeliveryStatus
 from delivery.throttle import redis_client
 
@@ -46,15 +47,21 @@ def lower_wake_flag(webhook_id: str) -> None:
         logger.warning("drain flag of %s not lowered (%s)", webhook_id, exc)
 
 
-def due_first_tries(webhook_id: str, limit: int) -> dict[str, str]:
-    """Delivery id -> URL of up to `limit` of the subscription's deliveries waiting for their
-    first try, oldest first. A read only: the claim re-checks each under its row lock."""
-    rows = (
+def destinations(deliveries) -> dict[str, Destination]:
+    """Delivery id -> Destination of a queryset of deliveries, in its order."""
+    return {
+        delivery_id: Destination(url, webhook_id, rate_limit)
+        for delivery_id, url, webhook_id, rate_limit in deliveries.values_list(
+            "id", "url", "webhook_id", "webhook__rate_limit")
+    }
+
+
+def due_first_tries(webhook_id: str, limit: int) -> dict[str, Destination]:
+    """Delivery id -> Destination of up to `limit` of the subscription's deliveries waiting for
+    their first try, oldest first. A read only: the claim re-checks each under its row lock."""
+    return destinations(
         Delivery.objects.filter(
             webhook_id=webhook_id, status=DeliveryStatus.PENDING, tries=0,
             next_try_at__lte=timezone.now(),
-        )
-        .order_by("created_date", "id")
-        .values_list("id", "url")[:limit]
+        ).order_by("created_date", "id")[:limit]
     )
-    return dict(rows)

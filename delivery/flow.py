@@ -17,6 +17,7 @@ sent at once and its lease covers its POST, not a wait in a queue:
 - WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT: tries in flight to an endpoint marked slow, across every
   worker, counted in Redis (delivery/throttle.py; 0: off), so hanging receivers cannot take the
   POST slots healthy receivers need.
+- A webhook's own rate limit (deliveries per second, delivery/rate.py), across every worker.
 A try that is not admitted within WEBHOOK_ADMISSION_WAIT seconds is not claimed at all: it is
 put back (`dispatch.put_back`) and tried again a moment later, with its tries untouched.
 """
@@ -27,11 +28,12 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from delivery import throttle
+from delivery import rate, throttle
 from delivery.publisher import publisher
 
 SLOW_SLOT_POLL_SECONDS = 0.2
@@ -45,6 +47,14 @@ def wake(deliveries: dict[str, str | None]) -> None:
         publisher.submit(functools.partial(wake_now, deliveries))
     else:
         wake_now(deliveries)
+
+
+class Destination(NamedTuple):
+    """Where a delivery goes, and what its admission depends on."""
+
+    url: str
+    webhook_id: str | None = None
+    rate_limit: int | None = None  # deliveries per second of its webhook (delivery/rate.py)
 
 
 def _host_and_port(url: str) -> tuple[str, int | None]:
@@ -71,7 +81,19 @@ class Gate:
         return len(self._per_endpoint)
 
     @contextlib.asynccontextmanager
-    async def admit(self, url: str, slow: bool) -> AsyncIterator[bool]:
+    async def admit(self, destination: Destination | str, slow: bool) -> AsyncIterator[bool]:
+        if isinstance(destination, str):
+            destination = Destination(destination)
+        if destination.rate_limit and destination.webhook_id:
+            # Its moment comes first: a try waiting for its webhook's rate holds no place.
+            wait = await asyncio.get_running_loop().run_in_executor(
+                None, rate.reserve, destination.webhook_id, destination.rate_limit,
+                self.wait_seconds)
+            if wait is None:
+                yield False
+                return
+            await asyncio.sleep(wait)
+        url = destination.url
         places = await self._take(url, slow)
         try:
             yield places is not None

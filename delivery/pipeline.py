@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import OperationalError, connection
 
 from delivery import throttle
-from delivery.flow import Gate
+from delivery.flow import Destination, Gate
 from delivery.http import Post, WebhookSender, get_sender
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
@@ -53,18 +53,24 @@ RECORD_TRIES = 3
 RECORD_LINGER = 0.05
 
 
-def build_headers(event_id: str, body: bytes, secrets: list[str]) -> dict[str, str]:
-    headers = sign_headers(event_id, int(time.time()), body, secrets) if secrets else {
+def build_headers(event_id: str, body: bytes, secrets: list[str],
+                  custom: dict[str, str] | None = None) -> dict[str, str]:
+    """The webhook's custom headers (subscriptions/headers.py refuses every name set here),
+    then the signature headers, Content-Type and User-Agent."""
+    signed = sign_headers(event_id, int(time.time()), body, secrets) if secrets else {
         "webhook-id": event_id, "webhook-timestamp": str(int(time.time()))
     }
+    headers = {**(custom or {}), **signed}
     headers["Content-Type"] = "application/json"
     headers["User-Agent"] = USER_AGENT
     return headers
 
 
-def recordable(headers: dict[str, str]) -> dict[str, str]:
-    # Signatures are derived from the secrets: keep them out of the stored record.
-    return {k: ("<redacted>" if k == "webhook-signature" else v) for k, v in headers.items()}
+def recordable(headers: dict[str, str], custom: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers as stored with the try: the signatures (derived from the secrets) and the
+    custom headers' values (write-only, like secrets) redacted."""
+    hidden = {"webhook-signature", *(custom or {})}
+    return {k: ("<redacted>" if k in hidden else v) for k, v in headers.items()}
 
 
 class Coalescer:
@@ -220,20 +226,22 @@ class Pipeline:
                          settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT,
                          settings.WEBHOOK_ADMISSION_WAIT)
 
-    def deliver(self, urls: dict[str, str],
+    def deliver(self, destinations: dict[str, Destination | str],
                 after_claims: Callable[[], None] | None = None) -> Summary:
-        """Sends the next try of each of these deliveries (id -> URL) that is due; returns once
-        every one is recorded, skipped or put back. `after_claims` runs (on another thread)
-        once every one of them has been claimed or passed over."""
-        if not urls:
+        """Sends the next try of each of these deliveries (id -> its Destination, or URL) that
+        is due; returns once every one is recorded, skipped or put back. `after_claims` runs
+        (on another thread) once every one of them has been claimed or passed over."""
+        if not destinations:
             return Summary()
+        urls = {d: (t if isinstance(t, Destination) else Destination(t))
+                for d, t in destinations.items()}
         # Asked here, on the caller's thread, which waits anyway: one hop less for every batch.
-        slow = throttle.slow_endpoints(list(urls.values()))
+        slow = throttle.slow_endpoints([t.url for t in urls.values()])
         future = asyncio.run_coroutine_threadsafe(self._deliver(urls, slow, after_claims),
                                                   self._loop)
         return future.result()
 
-    async def _deliver(self, urls: dict[str, str], slow: set[str],
+    async def _deliver(self, urls: dict[str, Destination], slow: set[str],
                        after_claims: Callable[[], None] | None) -> Summary:
         loop = asyncio.get_running_loop()
         left = len(urls)
@@ -245,8 +253,9 @@ class Pipeline:
                 loop.run_in_executor(None, after_claims)
 
         results = await asyncio.gather(*(
-            self._one(delivery_id, url, throttle.endpoint_of(url) in slow, passed_claim)
-            for delivery_id, url in urls.items()))
+            self._one(delivery_id, target, throttle.endpoint_of(target.url) in slow,
+                      passed_claim)
+            for delivery_id, target in urls.items()))
         summary = Summary()
         put_back = [d for d, r in zip(urls, results, strict=True) if r is _PUT_BACK]
         sent = [r for r in results if isinstance(r, SentTry)]
@@ -264,9 +273,9 @@ class Pipeline:
             ], slow)
         return summary
 
-    async def _one(self, delivery_id: str, url: str, slow: bool,
+    async def _one(self, delivery_id: str, target: Destination, slow: bool,
                    passed_claim: Callable[[], None]) -> SentTry | str:
-        async with self.gate.admit(url, slow) as admitted:
+        async with self.gate.admit(target, slow) as admitted:
             if not admitted:
                 passed_claim()
                 return _PUT_BACK
@@ -293,7 +302,7 @@ class Pipeline:
 
     async def _send(self, claim: ClaimedTry) -> SentTry:
         body = claim.body.encode("utf-8")
-        headers = build_headers(claim.event_id, body, claim.secrets)
+        headers = build_headers(claim.event_id, body, claim.secrets, claim.headers)
         result = await self._sender.post(
             Post(claim.url, body, headers),
             connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT,
@@ -301,7 +310,7 @@ class Pipeline:
             excerpt_bytes=settings.WEBHOOK_RESPONSE_EXCERPT_BYTES,
             allowed_networks=self._allowed_networks,
         )
-        return SentTry(claim, result, recordable(headers),
+        return SentTry(claim, result, recordable(headers, claim.headers),
                        datetime.fromtimestamp(result.started_at, UTC))
 
 

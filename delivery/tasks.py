@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from delivery import drain
 from delivery.dispatch import PUBLISH_RETRY, enqueue
+from delivery.flow import Destination
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.pipeline import get_pipeline
 
@@ -20,9 +21,9 @@ logger = logging.getLogger(__name__)
 RETRY_QUEUE = "webhooks-retry"
 
 
-def _due_urls(delivery_ids: list[str]) -> dict[str, str]:
-    return dict(Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
-                .values_list("id", "url"))
+def _due_urls(delivery_ids: list[str]) -> dict[str, Destination]:
+    return drain.destinations(
+        Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING))
 
 
 @shared_task(name="delivery.tasks.deliver", acks_late=True, ignore_result=True)

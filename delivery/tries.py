@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -51,6 +51,7 @@ class ClaimedTry:
     body: str
     secrets: list[str]
     webhook_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # the webhook's custom headers
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _update(ids: list[str], **values) -> int:
 
 
 _CLAIM_COLUMNS = ("id", "tries", "last_try_at", "webhook_id", "webhook__status", "url",
-                  "event_id", "event__body")
+                  "event_id", "event__body", "webhook__headers")
 
 
 @transaction.atomic
@@ -145,8 +146,10 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
     secrets = _secrets_by_webhook({row[3] for row in claimed}, now)
     return [
         ClaimedTry(delivery_id=delivery_id, number=tries + 1, url=url, event_id=event_id,
-                   body=body, secrets=secrets.get(webhook_id, []), webhook_id=webhook_id)
-        for delivery_id, tries, _last, webhook_id, _status, url, event_id, body in claimed
+                   body=body, secrets=secrets.get(webhook_id, []), webhook_id=webhook_id,
+                   headers=headers or {})
+        for delivery_id, tries, _last, webhook_id, _status, url, event_id, body, headers
+        in claimed
     ]
 
 

@@ -23,24 +23,60 @@ class WebhookForm(forms.ModelForm):
     triggers = forms.MultipleChoiceField(
         choices=[(name, name) for name in TRIGGERS], widget=forms.CheckboxSelectMultiple
     )
+    rate_limit = forms.IntegerField(
+        required=False, min_value=1, max_value=services.MAX_RATE_LIMIT,
+        label="Rate limit (deliveries per second)",
+        help_text="Across every worker; empty for no limit.",
+    )
+    custom_headers = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        label="Custom headers",
+        help_text="One <code>Name: value</code> per line, sent on every try. Write-only: "
+                  "leave empty to keep the current ones; tick the box below to remove them.",
+    )
+    clear_custom_headers = forms.BooleanField(required=False,
+                                              label="Remove every custom header")
 
     class Meta:
         model = Webhook
         fields = ["organization", "url", "triggers", "workflow", "task_group_id", "form",
-                  "data_set"]
+                  "data_set", "rate_limit"]
+
+    def clean_custom_headers(self) -> dict | None:
+        text = self.cleaned_data.get("custom_headers") or ""
+        if not text.strip():
+            return None
+        headers = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise ValidationError(f"Line {number}: write Name: value.")
+            headers[name.strip()] = value.strip()
+        return headers
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data.get(name) for name in
+                ("url", "triggers", "workflow", "form", "data_set", "task_group_id",
+                 "rate_limit")}
+        headers = self.cleaned_data.get("custom_headers")
+        data["headers"] = {} if self.cleaned_data.get("clear_custom_headers") else headers
+        return data
 
     def clean(self):
         cleaned = super().clean()
         organization = cleaned.get("organization") or getattr(self.instance, "organization", None)
         if organization is None or self.errors:
             return cleaned
-        data = {name: cleaned.get(name) for name in
-                ("url", "triggers", "workflow", "form", "data_set", "task_group_id")}
         try:
-            services.validate_webhook_data(organization, data)
+            services.validate_webhook_data(organization, self.service_data())
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
-                self.add_error(API_FIELD_TO_FORM.get(field, field), errors)
+                target = ("custom_headers" if field.startswith("headers")
+                          else "rate_limit" if field == "rateLimit"
+                          else API_FIELD_TO_FORM.get(field, field))
+                self.add_error(target, errors)
         return cleaned
 
 
@@ -62,7 +98,8 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     list_display = ["url", "organization", "trigger_list", "scope", "badge", "created_date"]
     list_filter = ["status"]
     search_fields = ["url", "id"]
-    readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "success_rate",
+    readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "header_names",
+                       "success_rate",
                        "last_error", "health_summary", "recent_deliveries", "created_date",
                        "created_by", "updated_date", "updated_by"]
     actions = ["send_test", "rotate_secret", "enable", "disable"]
@@ -70,10 +107,13 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def get_fieldsets(self, request, obj=None):
         main = ["organization", "url", "triggers", "workflow", "task_group_id", "form",
                 "data_set"]
+        options = ("Delivery options", {"fields": ["rate_limit", "header_names",
+                                                   "custom_headers", "clear_custom_headers"]})
         if obj is None:
-            return [(None, {"fields": main})]
+            return [(None, {"fields": main}), options]
         return [
             (None, {"fields": ["id", "badge", "disabled_reason", "disabled_date", *main]}),
+            options,
             ("Health", {"fields": ["success_rate", "last_error", "health_summary"]}),
             ("Recent deliveries", {"fields": ["recent_deliveries"]}),
             ("Audit", {"fields": ["created_date", "created_by", "updated_date", "updated_by"],
@@ -83,6 +123,10 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The organization of an existing webhook does not change.
         return self.readonly_fields + (["organization"] if obj is not None else [])
+
+    @admin.display(description="custom headers set")
+    def header_names(self, obj):
+        return ", ".join(sorted(obj.headers or {}, key=str.lower)) or "none"
 
     @admin.display(description="success rate (last 7 days / last 100)")
     def success_rate(self, obj):
@@ -113,8 +157,7 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
         return obj.workflow or obj.form or obj.data_set or "everything"
 
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data.get(name) for name in
-                ("url", "triggers", "workflow", "form", "data_set", "task_group_id")}
+        data = form.service_data()
         if change:
             services.replace_webhook(obj, data, actor=request.user)
             return

@@ -33,6 +33,10 @@ class Webhook(models.Model):
         "datasets.DataSet", null=True, blank=True, on_delete=models.CASCADE,
         related_name="webhooks",
     )
+    # Sent on every try (subscriptions/headers.py); write-only, like the signing secrets.
+    headers = models.JSONField(default=dict, blank=True)
+    # Deliveries per second at most, across every worker (delivery/flow.py); None: no limit.
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.ACTIVE
     )

@@ -70,14 +70,30 @@ class WebhookSerializer(AuditFields, serializers.ModelSerializer):
         source="data_set", queryset=DataSet.objects.all(), required=False, allow_null=True,
         pk_field=serializers.CharField(max_length=22),
     )
+    rateLimit = serializers.IntegerField(
+        source="rate_limit", required=False, allow_null=True, min_value=1, max_value=10_000,
+        help_text="Deliveries per second at most, across every worker; null for no limit.",
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
+        write_only=True,
+        help_text="Header names and values sent on every try. Write-only: the values are "
+                  "never returned; leave out to keep the current ones, {} to remove them all.",
+    )
+    headerNames = serializers.SerializerMethodField(
+        help_text="The names of the custom headers sent on every try (values are write-only).")
 
     class Meta:
         model = Webhook
         fields = [
             "id", "createdDate", "createdBy", "updatedDate", "updatedBy", "url", "triggers",
             "status", "disabledReason", "workflowId", "taskId", "formId", "dataSetId",
+            "rateLimit", "headers", "headerNames",
         ]
         read_only_fields = ["id"]
+
+    def get_headerNames(self, obj) -> list[str]:
+        return sorted(obj.headers or {}, key=str.lower)
 
     def to_service_data(self) -> dict:
         data = self.validated_data
@@ -85,6 +101,7 @@ class WebhookSerializer(AuditFields, serializers.ModelSerializer):
             "url": data["url"], "triggers": data["triggers"],
             "workflow": data.get("workflow"), "form": data.get("form"),
             "data_set": data.get("data_set"), "task_group_id": data.get("task_group_id", ""),
+            "rate_limit": data.get("rate_limit"), "headers": data.get("headers"),
         }
 
 

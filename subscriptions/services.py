@@ -13,6 +13,7 @@ from accounts.models import Organization
 from delivery.signing import generate_secret
 from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
 from events.catalog import PING, TASK_EVENTS, TRIGGERS, Kind, kind_of_triggers
+from subscriptions.headers import validate_headers
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
 
 
@@ -65,11 +66,29 @@ def validate_webhook_data(organization: Organization, data: dict) -> dict:
         if not templates.exists():
             raise ValidationError({"taskId": "No task template with this id in the scope."})
     check_destination(data.get("url") or "")
-    return {
+    cleaned = {
         "url": data["url"], "triggers": list(dict.fromkeys(triggers)),
         "workflow": scope["workflow"], "form": scope["form"], "data_set": scope["data_set"],
         "task_group_id": task_group_id,
+        "rate_limit": _valid_rate_limit(data.get("rate_limit")),
     }
+    # Write-only: left as they are unless given (an empty object clears them).
+    if data.get("headers") is not None:
+        cleaned["headers"] = validate_headers(data["headers"])
+    return cleaned
+
+
+MAX_RATE_LIMIT = 10_000
+
+
+def _valid_rate_limit(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RATE_LIMIT:
+        raise ValidationError(
+            {"rateLimit": f"Deliveries per second: a whole number from 1 to {MAX_RATE_LIMIT}, "
+                          "or null for no limit."})
+    return value
 
 
 @transaction.atomic

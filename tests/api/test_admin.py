@@ -139,3 +139,27 @@ def test_admin_pages_render_for_an_org_admin(org_admin, world, runs):
     assert "Org B" not in org_admin.get("/admin/accounts/organization/").content.decode()
     response = org_admin.get(f"/admin/workflows/workflow/{world.other_workflow.pk}/change/")
     assert response.status_code == 302
+
+
+def test_webhook_options_in_the_admin_keep_header_values_write_only(org_admin, orgs):
+    from subscriptions.models import Webhook
+
+    form = {"organization": orgs["a"].org.pk, "url": "http://127.0.0.1:9/hook",
+            "triggers": ["TaskReady"], "rate_limit": "15",
+            "custom_headers": "X-Api-Key: admin-secret-42\nX-Route: eu"}
+    response = org_admin.post("/admin/subscriptions/webhook/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    webhook = Webhook.objects.get(organization=orgs["a"].org)
+    assert webhook.rate_limit == 15
+    assert webhook.headers == {"X-Api-Key": "admin-secret-42", "X-Route": "eu"}
+    page = org_admin.get(f"/admin/subscriptions/webhook/{webhook.pk}/change/").content.decode()
+    assert "X-Api-Key, X-Route" in page and "admin-secret-42" not in page
+    # Saved again with the box left empty: the values stay; a refused name is an error.
+    form.update(custom_headers="", organization=orgs["a"].org.pk)
+    assert org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/",
+                          form).status_code == 302
+    webhook.refresh_from_db()
+    assert webhook.headers["X-Api-Key"] == "admin-secret-42"
+    form.update(custom_headers="Host: evil.example")
+    refused = org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/", form)
+    assert refused.status_code == 200 and "cannot be customised" in refused.content.decode()

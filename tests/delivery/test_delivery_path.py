@@ -178,3 +178,21 @@ def test_a_slow_answer_marks_the_endpoint_slow_and_a_fast_one_does_not(
     receiver.reply_with(Reply(200, delay=1.3))  # WEBHOOK_SLOW_RESPONSE_SECONDS is 1
     wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
     assert endpoint_is_slow(webhook.url)
+
+
+def test_custom_headers_are_sent_on_every_try_and_kept_out_of_the_record(worker, receiver):
+    organization, membership = org_with_admin()
+    webhook, secret = create_webhook(organization, {
+        "url": receiver.url, "triggers": ["DataSetRecordCreated"],
+        "headers": {"X-Api-Key": "gateway-key-123", "X-Route": "eu"}}, actor=membership.user)
+    receiver.reply_with(Reply(500))
+    delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.SUCCEEDED)
+    requests = receiver.wait_for(2)
+    for request in requests:
+        assert request.headers["X-Api-Key"] == "gateway-key-123"
+        assert request.headers["X-Route"] == "eu"
+        StandardWebhook(secret).verify(request.body, {k.lower(): v
+                                                      for k, v in request.headers.items()})
+    for attempt in delivery.attempts.all():
+        assert attempt.request_headers["X-Api-Key"] == "<redacted>"
+        assert "gateway-key-123" not in json.dumps(attempt.request_headers)
