@@ -49,7 +49,7 @@ class Delivery(models.Model):
             # Not (status, next_try_at): without statistics (SQLite keeps none until ANALYZE
             # runs) the planner takes an equality on status for ~10 rows and prefers such an
             # index over the primary key and the webhook's, so every claim and drain read
-            # every pending row (bench/README.md). Finished deliveries have no next_try_at.
+            # every pending row. Finished deliveries have no next_try_at.
             models.Index(fields=["next_try_at"], name="delivery_next_try_at"),
             models.Index(fields=["webhook", "status", "created_date"]),
         ]
@@ -65,7 +65,7 @@ class Delivery(models.Model):
 class Attempt(models.Model):
     # No index of its own: the unique (delivery, number) index below serves every lookup by
     # delivery. Delivery ids are random, so each index on them costs a recorded batch of 100
-    # tries about 100 scattered pages written (bench/README.md).
+    # tries about 100 scattered pages written.
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts",
                                  db_index=False)
     number = models.PositiveSmallIntegerField()

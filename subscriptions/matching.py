@@ -52,7 +52,7 @@ _SCOPES = {"workflow_id": _WORKFLOW, "form_id": _FORM, "data_set_id": _DATA_SET}
 def _active_webhooks_query(vendor: str, scoped: bool) -> tuple[str, tuple]:
     """The SQL of "an organization's active webhooks" (`scoped`: leaving out those scoped to
     another workflow, form or data set than the events'), compiled by the ORM once per process:
-    compiling it costs several times more than running it (see bench/README.md)."""
+    compiling it costs several times more than running it."""
     webhooks = Webhook.objects.filter(organization_id=_ORGANIZATION, status=WebhookStatus.ACTIVE)
     if scoped:
         for column, placeholder in _SCOPES.items():
