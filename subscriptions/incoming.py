@@ -33,6 +33,7 @@ from subscriptions.incoming_models import (
     IncomingStatus,
     IncomingWebhook,
 )
+from webhooks_project import strict_json
 from webhooks_project.errors import DomainConflict
 from workflows.models import FormFieldTemplate, Workflow
 from workflows.models.templates import FieldType
@@ -393,7 +394,9 @@ def error_body(message: str, code: str, request_id: str, details: dict | None = 
 
 
 def parse_payload(body: bytes, content_type: str) -> object:
-    """The payload as JSON data; a form-encoded body becomes an object (repeated keys: lists)."""
+    """The payload as JSON data; a form-encoded body becomes an object (repeated keys: lists).
+    JSON is read strictly (webhooks_project.strict_json): too deep, NaN, out-of-range numbers,
+    lone surrogates and NUL are a 400 that never quotes the body."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -401,16 +404,22 @@ def parse_payload(body: bytes, content_type: str) -> object:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == FORM_CONTENT_TYPE:
         query = QueryDict(text, encoding="utf-8")
-        return {key: values[0] if len(values) == 1 else values
-                for key, values in query.lists()}
-    if not text.strip():
-        raise Rejected(400, "BadRequest", "The body is empty; send a JSON object.")
+        payload = {key: values[0] if len(values) == 1 else values
+                   for key, values in query.lists()}
+    else:
+        if not text.strip():
+            raise Rejected(400, "BadRequest", "The body is empty; send a JSON object.")
+        try:
+            payload = strict_json.loads(text)
+        except strict_json.JSONRefused as exc:
+            raise Rejected(400, "BadRequest", str(exc)) from None
+        if not isinstance(payload, dict | list):
+            raise Rejected(400, "BadRequest", "The body must be a JSON object or array.")
+        return payload
     try:
-        payload = json.loads(text)
-    except ValueError as exc:
-        raise Rejected(400, "BadRequest", f"The body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict | list):
-        raise Rejected(400, "BadRequest", "The body must be a JSON object or array.")
+        strict_json.check_strings_and_depth(payload, strict_json.max_depth())
+    except strict_json.JSONRefused as exc:
+        raise Rejected(400, "BadRequest", str(exc)) from None
     return payload
 
 

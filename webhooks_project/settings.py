@@ -242,7 +242,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # The API speaks JSON only (as Process Street's); the public incoming endpoint, a plain
     # view, also takes form-encoded bodies.
-    "DEFAULT_PARSER_CLASSES": ["webhooks_project.limits.DepthLimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["webhooks_project.strict_json.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "webhooks_project.strict_json.SafeJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["webhooks_project.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": API_RATE, "incoming": INCOMING_RATE},
 }

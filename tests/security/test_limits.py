@@ -9,7 +9,7 @@ from django.test import Client
 
 from subscriptions import incoming
 from tests.security.conftest import build_universe, call
-from webhooks_project.limits import DepthLimitedJSONParser, json_depth_exceeds
+from webhooks_project.strict_json import JSONRefused, StrictJSONParser, check_strings_and_depth
 
 ERROR_KEYS = {"error", "errorCode", "requestId", "details"}
 
@@ -88,10 +88,11 @@ def test_json_nested_deeper_than_the_limit_is_400(client, key, settings):
 
 
 def test_depth_counting():
-    assert not json_depth_exceeds({"a": [1, {"b": 2}]}, 3)
-    assert json_depth_exceeds({"a": [1, {"b": []}]}, 3)
-    assert not json_depth_exceeds("scalar", 0)
-    parser = DepthLimitedJSONParser()
+    check_strings_and_depth({"a": [1, {"b": 2}]}, 3)
+    with pytest.raises(JSONRefused):
+        check_strings_and_depth({"a": [1, {"b": []}]}, 3)
+    check_strings_and_depth("scalar", 0)
+    parser = StrictJSONParser()
     assert parser.parse(io.BytesIO(json.dumps({"a": [1]}).encode())) == {"a": [1]}
 
 
@@ -147,7 +148,6 @@ def test_nul_characters_are_refused_in_json_bodies_and_urls(client):
     response = client.post("/api/v1/webhooks", body, content_type="application/json")
     assert response.status_code in {400, 401, 403}
     assert response.status_code != 500
-    from webhooks_project.limits import contains_nul
-
-    assert contains_nul({"a": ["x", {"k\x00": 1}]}) and not contains_nul({"a": ["x"]})
+    with pytest.raises(JSONRefused):
+        check_strings_and_depth({"a": ["x", {"k\x00": 1}]}, 10)
     assert client.get("/api/v1/webhooks?status=%00").status_code == 400
