@@ -272,6 +272,9 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Every log record is redacted of incoming webhook tokens, API keys and signing secrets
+# (webhooks_project/log_redaction.py).
+LOGGING_CONFIG = "webhooks_project.log_redaction.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -284,7 +287,13 @@ LOGGING = {
             "rename_fields": {"levelname": "level", "name": "logger"},
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"redact_secrets": {"()": "webhooks_project.log_redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 # Workers log through the configuration above too, instead of Celery's own root handler.
