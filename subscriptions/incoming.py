@@ -3,20 +3,19 @@ onto a workflow run or a data set record, and the handling of one request, all o
 
 A workflow's config: {"properties": {"Name", "DueDate", "Shared", "Assignees", "Runner"} ->
 JSONPath, "formFields": {form field id -> JSONPath}}. A data set's: {"columns": {field id ->
-JSONPath}, "keyColumn": field id}. A JSONPath that matches nothing leaves its field empty; one
-that matches several values gives the list of them.
+JSONPath}, "keyColumn": field id}. JSONPaths are of the bounded subset in jsonpath_subset.py
+(docs/incoming.md), checked when the incoming webhook is saved. A JSONPath that matches nothing
+leaves its field empty; one that matches several values gives the list of them.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import jsonpath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from datasets.models import DataSet, DataSetFieldType
 from delivery.signing import SignatureError, generate_secret, verify_signature
+from subscriptions import jsonpath_subset
 from subscriptions.incoming_models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IncomingIdempotencyKey,
@@ -66,18 +66,17 @@ def requests_kept() -> int:
 _MISSING = object()
 
 
-@functools.lru_cache(maxsize=1024)
-def compile_path(path: str):
-    """The compiled JSONPath, or ValueError with the library's message."""
+def evaluate(path: str, payload: object, name: str) -> object:
+    """The one value matched, the list of values when several match, _MISSING when none.
+    ValidationError under `name` (the property, form field or column mapped) when the path is
+    outside the subset (saved before the subset existed) or matches too many values."""
     try:
-        return jsonpath.compile(path)
-    except jsonpath.JSONPathError as exc:
-        raise ValueError(str(exc).splitlines()[0]) from None
-
-
-def evaluate(path: str, payload: object) -> object:
-    """The one value matched, the list of values when several match, _MISSING when none."""
-    matches = compile_path(path).findall(payload)
+        matches = jsonpath_subset.find(path, payload)
+    except jsonpath_subset.PathNotAllowed as exc:
+        raise ValidationError({name: f"The mapping's JSONPath is no longer supported: {exc} "
+                                     "Edit the incoming webhook."}) from None
+    except jsonpath_subset.TooManyMatches as exc:
+        raise ValidationError({name: str(exc)}) from None
     if not matches:
         return _MISSING
     return matches[0] if len(matches) == 1 else list(matches)
@@ -100,9 +99,9 @@ def _check_paths(mapping: object, where: str, errors: dict[str, str]) -> dict[st
             errors[f"{where}.{name}"] = "Must be a JSONPath string, e.g. $.customer.email."
             continue
         try:
-            compile_path(path.strip())
-        except ValueError as exc:
-            errors[f"{where}.{name}"] = f"Not a valid JSONPath: {exc}"
+            jsonpath_subset.compile_path(path.strip())
+        except jsonpath_subset.PathNotAllowed as exc:
+            errors[f"{where}.{name}"] = f"Not a supported JSONPath: {exc}"
             continue
         cleaned[str(name)] = path.strip()
     return cleaned
@@ -157,6 +156,10 @@ def validate_config(config: object, *, workflow: Workflow | None = None,
         raise ValidationError({"config": "An incoming webhook needs a workflow or a data set."})
     for extra in set(config) - allowed:
         errors[str(extra)] = f"Unknown key; known: {', '.join(sorted(allowed))}."
+    mapped = sum(len(value) for value in cleaned.values() if isinstance(value, dict))
+    if mapped > jsonpath_subset.MAX_PATHS:
+        errors["config"] = (f"At most {jsonpath_subset.MAX_PATHS} JSONPaths per incoming "
+                            f"webhook; this config has {mapped}.")
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -271,7 +274,7 @@ def run_arguments(webhook: IncomingWebhook, payload: object) -> dict:
     """The keyword arguments of workflows.services.start_run for this payload."""
     config = webhook.config or {}
     props = {
-        name: evaluate(path, payload)
+        name: evaluate(path, payload, name)
         for name, path in (config.get("properties") or {}).items()
     }
     workflow = webhook.workflow
@@ -327,7 +330,7 @@ def _form_field_values(webhook: IncomingWebhook, paths: Mapping[str, str],
             logger.info("Incoming webhook %s maps field %s, which the workflow no longer has",
                         webhook.pk, field_id)
             continue
-        value = evaluate(path, payload)
+        value = evaluate(path, payload, field_id)
         if value is _MISSING:
             continue
         if template.field_type in TEXT_TYPES or template.field_type == FieldType.EMAIL:
@@ -340,7 +343,7 @@ def record_cells(webhook: IncomingWebhook, payload: object) -> dict[str, object]
     types = dict(webhook.data_set.fields.values_list("id", "field_type"))
     cells: dict[str, object] = {}
     for field_id, path in ((webhook.config or {}).get("columns") or {}).items():
-        value = evaluate(path, payload)
+        value = evaluate(path, payload, field_id)
         if value is _MISSING:
             continue
         if types.get(field_id) == DataSetFieldType.TEXT:
