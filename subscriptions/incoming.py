@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
+from accounts.automation import automation_user
 from datasets.models import DataSet, DataSetFieldType
 from delivery.signing import SignatureError, generate_secret, verify_signature
 from subscriptions import jsonpath_subset
@@ -353,12 +354,14 @@ def record_cells(webhook: IncomingWebhook, payload: object) -> dict[str, object]
 
 
 def apply_payload(webhook: IncomingWebhook, payload: object) -> tuple[str, str]:
-    """Starts the run or writes the record; (outcome, object id). Call inside a transaction."""
+    """Starts the run or writes the record; (outcome, object id). Call inside a transaction.
+    The changes are by the organization's automation user (accounts/automation.py)."""
     from datasets import services as datasets
     from workflows import services as workflows
 
+    actor = automation_user(webhook.organization)
     if webhook.workflow_id:
-        run = workflows.start_run(webhook.workflow, actor=None, **run_arguments(webhook, payload))
+        run = workflows.start_run(webhook.workflow, actor=actor, **run_arguments(webhook, payload))
         return IncomingOutcome.CREATED, run.pk
     data_set = webhook.data_set
     cells = record_cells(webhook, payload)
@@ -368,9 +371,9 @@ def apply_payload(webhook: IncomingWebhook, payload: object) -> tuple[str, str]:
         DataSet.objects.select_for_update().filter(pk=data_set.pk).first()
         existing = datasets.find_record_by_key(data_set, key_column, cells[key_column])
         if existing is not None:
-            record = datasets.update_record(existing, cells, actor=None)
+            record = datasets.update_record(existing, cells, actor=actor)
             return IncomingOutcome.UPDATED, record.pk
-    record = datasets.create_record(data_set, cells, actor=None)
+    record = datasets.create_record(data_set, cells, actor=actor)
     return IncomingOutcome.CREATED, record.pk
 
 
