@@ -217,6 +217,8 @@ MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 # in Redis so every web process shares them (webhooks_project.throttling); over it: 429.
 API_RATE = env.str("API_RATE", default="1200/min")
 INCOMING_RATE = env.str("INCOMING_RATE", default="600/min")
+# Wrong API keys per client address (REMOTE_ADDR; behind a proxy set NUM_PROXIES); over it: 429.
+API_KEY_FAILURE_RATE = env.str("API_KEY_FAILURE_RATE", default="20/min")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": {
@@ -248,7 +250,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["webhooks_project.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api": API_RATE, "incoming": INCOMING_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "api": API_RATE, "incoming": INCOMING_RATE, "api_key_failures": API_KEY_FAILURE_RATE,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Webhooks API",

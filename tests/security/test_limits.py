@@ -151,3 +151,26 @@ def test_nul_characters_are_refused_in_json_bodies_and_urls(client):
     with pytest.raises(JSONRefused):
         check_strings_and_depth({"a": ["x", {"k\x00": 1}]}, 10)
     assert client.get("/api/v1/webhooks?status=%00").status_code == 400
+
+
+def test_wrong_api_keys_are_rate_limited_per_client_address(client, key, settings):
+    settings.API_KEY_FAILURE_RATE = "3/min"
+    address, other_address = "192.0.2.10", "192.0.2.11"
+    caches["throttle"].delete_many([f"throttle_api_key_failures_{a}"
+                                    for a in (address, other_address)])
+
+    def attempt(raw, remote=address):
+        return client.get("/api/v1/webhooks", HTTP_X_API_KEY=raw, REMOTE_ADDR=remote)
+
+    # Right keys do not count; three wrong ones are answered 401.
+    assert attempt(key).status_code == 200
+    assert [attempt("psk_wrong" + str(i)).status_code for i in range(3)] == [401, 401, 401]
+    limited = attempt("psk_wrong4")
+    body = assert_error(limited, 429, "RateLimited")
+    assert "wrong API keys" in body["error"]
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # While over the limit even the right key is refused, so a lucky guess is not confirmed.
+    assert_error(attempt(key), 429, "RateLimited")
+    # Another address has its own count.
+    assert attempt("psk_wrong5", other_address).status_code == 401
+    assert attempt(key, other_address).status_code == 200
