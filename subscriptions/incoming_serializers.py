@@ -7,10 +7,11 @@ from rest_framework import serializers
 
 from subscriptions.incoming_models import IncomingRequest, IncomingStatus, IncomingWebhook
 from subscriptions.serializers import AuditFields
+from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
 
 
-class IncomingWebhookSerializer(AuditFields, serializers.ModelSerializer):
+class IncomingWebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
     automationApp = serializers.CharField(
         source="automation_app", required=False, allow_blank=True, max_length=100
     )

@@ -241,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "webhooks_project.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "webhooks_project.api.exception_handler",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["webhooks_project.filtering.StrictFilterBackend"],
     # The API speaks JSON only (as Process Street's); the public incoming endpoint, a plain
     # view, also takes form-encoded bodies.
     "DEFAULT_PARSER_CLASSES": ["webhooks_project.strict_json.StrictJSONParser"],
@@ -267,6 +267,10 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "workflows.models.runs.ApprovalStatus",
         "ActiveStatusEnum": "subscriptions.models.WebhookStatus",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks_project.openapi.add_error_responses",
+    ],
 }
 
 # --- Logging and metrics ----------------------------------------------------------------------
