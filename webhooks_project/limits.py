@@ -6,6 +6,7 @@
 - An /api/ request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE answers 413
   without the body being read (the public incoming endpoint has its own limit).
 - NUL characters, which no text column can store, are a 400 in the URL.
+- An /api/ PUT or PATCH without a body is a 400 (the schema says the body is required).
 
 JSON bodies are read by webhooks_project.strict_json (depth, numbers, surrogates, NUL).
 
@@ -74,5 +75,10 @@ class RequestLimitsMiddleware:
             if limit is not None and declared > limit:
                 return error_response(
                     413, "PayloadTooLarge", f"The request body is larger than {limit} bytes."
+                )
+            if declared == 0 and request.method in {"PUT", "PATCH"}:
+                # The schema says these bodies are required; {} is the PATCH that changes nothing.
+                return error_response(
+                    400, "BadRequest", "Send a JSON body ({} with PATCH changes nothing)."
                 )
         return None

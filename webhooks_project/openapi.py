@@ -21,7 +21,7 @@ them in advance:
   (webhooks_project.filtering), not "no filter";
 - a request body has no keys but its own (additionalProperties: false,
   webhooks_project.strict_fields) and no string holds U+0000 (webhooks_project.strict_json);
-- a PATCH body is optional: no body, like {}, changes nothing.
+- a PUT or PATCH without a body is a 400 (webhooks_project.limits); PATCH {} changes nothing.
 """
 
 from __future__ import annotations
@@ -109,8 +109,6 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
         for method, operation in path_item.items():
             if method not in METHODS:
                 continue
-            if method == "patch" and "requestBody" in operation:
-                operation["requestBody"]["required"] = False
             statuses = list(ALWAYS)
             if "requestBody" in operation:
                 statuses += WITH_BODY
@@ -123,4 +121,8 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses.setdefault(status, _error_response(status))
+            for status, response in responses.items():
+                # An error a view documents itself (a 409, say) has the error body too.
+                if str(status).startswith(("4", "5")) and "content" not in response:
+                    response["content"] = _error_response("400")["content"]
     return result
