@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from subscriptions import incoming
 from subscriptions.incoming_models import IncomingOutcome, IncomingRequest
+from tests.api.conftest import PASSWORD
 from tests.security.conftest import build_universe
 from webhooks_project import strict_json
 
@@ -146,6 +147,10 @@ def test_a_body_stored_before_the_rules_renders_safely(hooks, universe):
     assert log.status_code == 200, log.content[:300]
     row = log.json()["data"][0]
     assert row["payload"] is None and "NaN" in row["body"]
+    admin = Client()
+    assert admin.login(username=universe.org.admin.user.username, password=PASSWORD)
+    page = admin.get(f"/admin/subscriptions/incomingwebhook/{hook.pk}/change/")
+    assert page.status_code == 200 and b"NaN" in page.content
 
 
 def test_the_renderer_renders_what_json_cannot():
