@@ -17,6 +17,7 @@ from rest_framework import serializers
 from accounts.models import ApiKey
 from accounts.users import user_ref
 from webhooks_project.errors import DomainConflict
+from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
 
 
@@ -125,7 +126,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "prefix"]
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(StrictTypesMixin, serializers.Serializer):
     name = serializers.CharField(max_length=100, required=True, allow_blank=False)
 
 

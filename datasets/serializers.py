@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.serializers import IsoDateTimeField, UserRefField
 from datasets.models import DataSet, DataSetField, DataSetRecord
+from webhooks_project.strict_fields import StrictTypesMixin
 
 
 class DataSetFieldSerializer(serializers.ModelSerializer):
@@ -94,7 +95,7 @@ class CellsField(serializers.Field):
         return [{"fieldId": key, "value": cell} for key, cell in value.items()]
 
 
-class DataSetRecordWriteSerializer(serializers.Serializer):
+class DataSetRecordWriteSerializer(StrictTypesMixin, serializers.Serializer):
     """`{"cells": [...]}`; a bare `{fieldId: value}` object as the whole body is accepted too."""
 
     cells = CellsField()

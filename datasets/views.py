@@ -90,10 +90,11 @@ class DataSetRecordViewSet(
             context["fields"] = list(self.get_data_set().fields.all())
         return context
 
-    def _cells(self, request) -> tuple[dict, set[str]]:
-        body = DataSetRecordWriteSerializer(data=request.data)
+    def _cells(self, request, partial: bool = False) -> tuple[dict, set[str]]:
+        body = DataSetRecordWriteSerializer(data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
-        cells = body.validated_data["cells"]
+        # PATCH without cells changes nothing, as PATCH {} does everywhere else.
+        cells = body.validated_data.get("cells", {})
         known = {field.id for field in self.get_data_set().fields.all()}
         unknown = {key: ["Unknown field of this data set."] for key in cells if key not in known}
         if unknown:
@@ -120,7 +121,7 @@ class DataSetRecordViewSet(
 
     def update(self, request, data_set_id=None, pk=None, partial=False):
         record = self.get_object()
-        cells, known = self._cells(request)
+        cells, known = self._cells(request, partial)
         if partial:
             cells = {**record.cells, **cells}
         else:

@@ -3,28 +3,29 @@ onto a workflow run or a data set record, and the handling of one request, all o
 
 A workflow's config: {"properties": {"Name", "DueDate", "Shared", "Assignees", "Runner"} ->
 JSONPath, "formFields": {form field id -> JSONPath}}. A data set's: {"columns": {field id ->
-JSONPath}, "keyColumn": field id}. A JSONPath that matches nothing leaves its field empty; one
-that matches several values gives the list of them.
+JSONPath}, "keyColumn": field id}. JSONPaths are of the bounded subset in jsonpath_subset.py
+(docs/incoming.md), checked when the incoming webhook is saved. A JSONPath that matches nothing
+leaves its field empty; one that matches several values gives the list of them.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import jsonpath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
+from accounts.automation import automation_user
 from datasets.models import DataSet, DataSetFieldType
 from delivery.signing import SignatureError, generate_secret, verify_signature
+from subscriptions import jsonpath_subset
 from subscriptions.incoming_models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IncomingIdempotencyKey,
@@ -33,6 +34,7 @@ from subscriptions.incoming_models import (
     IncomingStatus,
     IncomingWebhook,
 )
+from webhooks_project import strict_json
 from webhooks_project.errors import DomainConflict
 from workflows.models import FormFieldTemplate, Workflow
 from workflows.models.templates import FieldType
@@ -65,18 +67,17 @@ def requests_kept() -> int:
 _MISSING = object()
 
 
-@functools.lru_cache(maxsize=1024)
-def compile_path(path: str):
-    """The compiled JSONPath, or ValueError with the library's message."""
+def evaluate(path: str, payload: object, name: str) -> object:
+    """The one value matched, the list of values when several match, _MISSING when none.
+    ValidationError under `name` (the property, form field or column mapped) when the path is
+    outside the subset (saved before the subset existed) or matches too many values."""
     try:
-        return jsonpath.compile(path)
-    except jsonpath.JSONPathError as exc:
-        raise ValueError(str(exc).splitlines()[0]) from None
-
-
-def evaluate(path: str, payload: object) -> object:
-    """The one value matched, the list of values when several match, _MISSING when none."""
-    matches = compile_path(path).findall(payload)
+        matches = jsonpath_subset.find(path, payload)
+    except jsonpath_subset.PathNotAllowed as exc:
+        raise ValidationError({name: f"The mapping's JSONPath is no longer supported: {exc} "
+                                     "Edit the incoming webhook."}) from None
+    except jsonpath_subset.TooManyMatches as exc:
+        raise ValidationError({name: str(exc)}) from None
     if not matches:
         return _MISSING
     return matches[0] if len(matches) == 1 else list(matches)
@@ -99,9 +100,9 @@ def _check_paths(mapping: object, where: str, errors: dict[str, str]) -> dict[st
             errors[f"{where}.{name}"] = "Must be a JSONPath string, e.g. $.customer.email."
             continue
         try:
-            compile_path(path.strip())
-        except ValueError as exc:
-            errors[f"{where}.{name}"] = f"Not a valid JSONPath: {exc}"
+            jsonpath_subset.compile_path(path.strip())
+        except jsonpath_subset.PathNotAllowed as exc:
+            errors[f"{where}.{name}"] = f"Not a supported JSONPath: {exc}"
             continue
         cleaned[str(name)] = path.strip()
     return cleaned
@@ -156,6 +157,10 @@ def validate_config(config: object, *, workflow: Workflow | None = None,
         raise ValidationError({"config": "An incoming webhook needs a workflow or a data set."})
     for extra in set(config) - allowed:
         errors[str(extra)] = f"Unknown key; known: {', '.join(sorted(allowed))}."
+    mapped = sum(len(value) for value in cleaned.values() if isinstance(value, dict))
+    if mapped > jsonpath_subset.MAX_PATHS:
+        errors["config"] = (f"At most {jsonpath_subset.MAX_PATHS} JSONPaths per incoming "
+                            f"webhook; this config has {mapped}.")
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -270,7 +275,7 @@ def run_arguments(webhook: IncomingWebhook, payload: object) -> dict:
     """The keyword arguments of workflows.services.start_run for this payload."""
     config = webhook.config or {}
     props = {
-        name: evaluate(path, payload)
+        name: evaluate(path, payload, name)
         for name, path in (config.get("properties") or {}).items()
     }
     workflow = webhook.workflow
@@ -326,7 +331,7 @@ def _form_field_values(webhook: IncomingWebhook, paths: Mapping[str, str],
             logger.info("Incoming webhook %s maps field %s, which the workflow no longer has",
                         webhook.pk, field_id)
             continue
-        value = evaluate(path, payload)
+        value = evaluate(path, payload, field_id)
         if value is _MISSING:
             continue
         if template.field_type in TEXT_TYPES or template.field_type == FieldType.EMAIL:
@@ -339,7 +344,7 @@ def record_cells(webhook: IncomingWebhook, payload: object) -> dict[str, object]
     types = dict(webhook.data_set.fields.values_list("id", "field_type"))
     cells: dict[str, object] = {}
     for field_id, path in ((webhook.config or {}).get("columns") or {}).items():
-        value = evaluate(path, payload)
+        value = evaluate(path, payload, field_id)
         if value is _MISSING:
             continue
         if types.get(field_id) == DataSetFieldType.TEXT:
@@ -349,12 +354,14 @@ def record_cells(webhook: IncomingWebhook, payload: object) -> dict[str, object]
 
 
 def apply_payload(webhook: IncomingWebhook, payload: object) -> tuple[str, str]:
-    """Starts the run or writes the record; (outcome, object id). Call inside a transaction."""
+    """Starts the run or writes the record; (outcome, object id). Call inside a transaction.
+    The changes are by the organization's automation user (accounts/automation.py)."""
     from datasets import services as datasets
     from workflows import services as workflows
 
+    actor = automation_user(webhook.organization)
     if webhook.workflow_id:
-        run = workflows.start_run(webhook.workflow, actor=None, **run_arguments(webhook, payload))
+        run = workflows.start_run(webhook.workflow, actor=actor, **run_arguments(webhook, payload))
         return IncomingOutcome.CREATED, run.pk
     data_set = webhook.data_set
     cells = record_cells(webhook, payload)
@@ -364,9 +371,9 @@ def apply_payload(webhook: IncomingWebhook, payload: object) -> tuple[str, str]:
         DataSet.objects.select_for_update().filter(pk=data_set.pk).first()
         existing = datasets.find_record_by_key(data_set, key_column, cells[key_column])
         if existing is not None:
-            record = datasets.update_record(existing, cells, actor=None)
+            record = datasets.update_record(existing, cells, actor=actor)
             return IncomingOutcome.UPDATED, record.pk
-    record = datasets.create_record(data_set, cells, actor=None)
+    record = datasets.create_record(data_set, cells, actor=actor)
     return IncomingOutcome.CREATED, record.pk
 
 
@@ -393,7 +400,9 @@ def error_body(message: str, code: str, request_id: str, details: dict | None = 
 
 
 def parse_payload(body: bytes, content_type: str) -> object:
-    """The payload as JSON data; a form-encoded body becomes an object (repeated keys: lists)."""
+    """The payload as JSON data; a form-encoded body becomes an object (repeated keys: lists).
+    JSON is read strictly (webhooks_project.strict_json): too deep, NaN, out-of-range numbers,
+    lone surrogates and NUL are a 400 that never quotes the body."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -401,16 +410,22 @@ def parse_payload(body: bytes, content_type: str) -> object:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == FORM_CONTENT_TYPE:
         query = QueryDict(text, encoding="utf-8")
-        return {key: values[0] if len(values) == 1 else values
-                for key, values in query.lists()}
-    if not text.strip():
-        raise Rejected(400, "BadRequest", "The body is empty; send a JSON object.")
+        payload = {key: values[0] if len(values) == 1 else values
+                   for key, values in query.lists()}
+    else:
+        if not text.strip():
+            raise Rejected(400, "BadRequest", "The body is empty; send a JSON object.")
+        try:
+            payload = strict_json.loads(text)
+        except strict_json.JSONRefused as exc:
+            raise Rejected(400, "BadRequest", str(exc)) from None
+        if not isinstance(payload, dict | list):
+            raise Rejected(400, "BadRequest", "The body must be a JSON object or array.")
+        return payload
     try:
-        payload = json.loads(text)
-    except ValueError as exc:
-        raise Rejected(400, "BadRequest", f"The body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict | list):
-        raise Rejected(400, "BadRequest", "The body must be a JSON object or array.")
+        strict_json.check_strings_and_depth(payload, strict_json.max_depth())
+    except strict_json.JSONRefused as exc:
+        raise Rejected(400, "BadRequest", str(exc)) from None
     return payload
 
 

@@ -7,14 +7,25 @@ from rest_framework import serializers
 
 from subscriptions.incoming_models import IncomingRequest, IncomingStatus, IncomingWebhook
 from subscriptions.serializers import AuditFields
+from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
 
 
-class IncomingWebhookSerializer(AuditFields, serializers.ModelSerializer):
+@extend_schema_field({
+    "type": "object", "nullable": True, "additionalProperties": True,
+    "description": "Workflow: {properties: {Name, DueDate, Shared, Assignees, Runner}, "
+                   "formFields: {fieldId: JSONPath}}. Data set: {columns: {fieldId: JSONPath}, "
+                   "keyColumn}. JSONPaths of the subset in docs/incoming.md.",
+})
+class IncomingConfigField(serializers.JSONField):
+    """The mapping: an object (null or absent: nothing mapped), checked by validate_config."""
+
+
+class IncomingWebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
     automationApp = serializers.CharField(
         source="automation_app", required=False, allow_blank=True, max_length=100
     )
-    config = serializers.JSONField(required=False)
+    config = IncomingConfigField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=IncomingStatus.choices, required=False)
     url = serializers.CharField(source="public_url", read_only=True)
     workflowId = serializers.CharField(source="workflow_id", read_only=True, allow_null=True)
@@ -59,7 +70,10 @@ class IncomingWebhookSerializer(AuditFields, serializers.ModelSerializer):
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
                 raise serializers.ValidationError(exc.messages) from None
-            raise serializers.ValidationError(exc.message_dict) from None
+            messages = exc.message_dict
+            if set(messages) == {"config"}:  # the config as a whole, not a key of it
+                raise serializers.ValidationError(messages["config"]) from None
+            raise serializers.ValidationError(messages) from None
 
     def to_service_data(self) -> dict:
         """The validated fields under the services' names, only those given."""

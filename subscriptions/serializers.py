@@ -7,6 +7,7 @@ from accounts.users import user_ref
 from datasets.models import DataSet
 from events.catalog import TRIGGERS
 from subscriptions.models import Webhook
+from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
 from workflows.models import Form, Workflow
 
@@ -48,10 +49,21 @@ class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
         return self.queryset.filter(organization=organization)
 
 
-class WebhookSerializer(AuditFields, serializers.ModelSerializer):
-    url = serializers.CharField(max_length=2048)
+@extend_schema_field({
+    "type": "string", "format": "uri", "maxLength": 2048, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+    "description": "An http(s) URL whose host resolves only to public addresses "
+                   "(docs/security.md, SSRF).",
+})
+class WebhookUrlField(serializers.CharField):
+    """The schema states what a client can check in advance (scheme, length, format); where the
+    host resolves is checked when saved and on every try."""
+
+
+class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
+    url = WebhookUrlField(max_length=2048)
     triggers = serializers.ListField(
-        child=serializers.ChoiceField(choices=sorted(TRIGGERS)), allow_empty=False, max_length=20
+        child=serializers.ChoiceField(choices=sorted(TRIGGERS)), allow_empty=False,
+        min_length=1, max_length=20,
     )
     status = serializers.CharField(read_only=True)
     disabledReason = serializers.CharField(source="disabled_reason", read_only=True)
@@ -119,7 +131,7 @@ class SecretSerializer(serializers.Serializer):
     previousSecretsExpire = serializers.CharField(read_only=True, allow_null=True)
 
 
-class RecoverSerializer(serializers.Serializer):
+class RecoverSerializer(StrictTypesMixin, serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField(required=False, allow_null=True)
 

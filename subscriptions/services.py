@@ -15,6 +15,7 @@ from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_s
 from events.catalog import PING, TASK_EVENTS, TRIGGERS, Kind, kind_of_triggers
 from subscriptions.headers import validate_headers
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
+from webhooks_project.errors import DomainConflict
 
 
 def check_destination(url: str) -> None:
@@ -99,8 +100,10 @@ def create_webhook(organization: Organization, data: dict, *, actor=None) -> tup
     Organization.objects.select_for_update().get(pk=organization.pk)
     limit = settings.WEBHOOK_MAX_PER_ORGANIZATION
     if Webhook.objects.filter(organization=organization).count() >= limit:
-        raise ValidationError(
-            {"webhooks": f"An organization can have at most {limit} webhooks; delete one first."}
+        # A limit reached is the organization's state, not bad input: 409, as other conflicts.
+        raise DomainConflict(
+            f"An organization can have at most {limit} webhooks; delete one first.",
+            field="webhooks",
         )
     webhook = Webhook.objects.create(
         organization=organization, created_by=actor, updated_by=actor, **cleaned

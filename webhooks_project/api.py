@@ -1,4 +1,5 @@
-"""What every API view shares: pagination with links and one error body everywhere."""
+"""What every API view shares: pagination with links and one error body everywhere (Django's
+error views too, for /api/ URLs no view matched)."""
 
 import logging
 import uuid
@@ -6,6 +7,7 @@ import uuid
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -43,9 +45,48 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+def _positive_int(request, name: str, maximum: int | None = None) -> int | None:
+    """The query parameter `name` as an integer from 1 (to `maximum`), None if absent; a 400
+    naming it otherwise (DRF would ignore a bad `limit` and give the default page size)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    bound = f" to {maximum}" if maximum else ""
+    try:
+        value = int(raw) if raw.strip().lstrip("+").isdigit() else None
+    except ValueError:
+        value = None
+    if value is None or value < 1 or (maximum is not None and value > maximum):
+        raise exceptions.ValidationError({name: f"Enter a whole number from 1{bound}."})
+    return value
+
+
 class Pagination(PageNumberPagination):
+    """?page= and ?limit= (1 to 200): a value of the wrong type or range is a 400 naming it; a
+    page past the last is 404."""
+
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        return _positive_int(request, self.page_size_query_param, self.max_page_size) or (
+            self.page_size
+        )
+
+    def get_page_number(self, request, paginator):
+        number = _positive_int(request, self.page_query_param)
+        return number if number is not None else 1
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+                parameter["description"] = (
+                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
+                )
+        return parameters
 
     def get_paginated_response(self, data):
         return Response(
@@ -120,3 +161,33 @@ def exception_handler(exc, context):
         "details": details,
     }
     return response
+
+
+# --- Django's error views, for URLs no API view matched ------------------------------------------
+
+_JSON_PREFIXES = ("/api/", "/incoming/")
+
+
+def _json_or_default(request, status: int, code: str, message: str, default):
+    if request.path.startswith(_JSON_PREFIXES):
+        from webhooks_project.limits import error_response
+
+        return error_response(status, code, message)
+    return default()
+
+
+def not_found(request, exception=None):
+    """handler404: a URL under /api/ or /incoming/ that matches no route (an id of the wrong
+    shape, say) answers with the API's JSON error body, as the views do; elsewhere Django's."""
+    return _json_or_default(request, 404, "NotFound", "Not found.",
+                            lambda: defaults.page_not_found(request, exception))
+
+
+def bad_request(request, exception=None):
+    return _json_or_default(request, 400, "BadRequest", "Bad request.",
+                            lambda: defaults.bad_request(request, exception))
+
+
+def server_error(request):
+    return _json_or_default(request, 500, "InternalError", "Internal error.",
+                            lambda: defaults.server_error(request))

@@ -5,8 +5,10 @@
   in total, answer 431.
 - An /api/ request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE answers 413
   without the body being read (the public incoming endpoint has its own limit).
-- JSON nested deeper than MAX_JSON_DEPTH is a 400 (`DepthLimitedJSONParser`, DRF's JSON parser).
-- NUL characters, which no text column can store, are a 400 in the URL and in JSON bodies.
+- NUL characters, which no text column can store, are a 400 in the URL.
+- An /api/ PUT or PATCH without a body is a 400 (the schema says the body is required).
+
+JSON bodies are read by webhooks_project.strict_json (depth, numbers, surrogates, NUL).
 
 Every refusal has the API's error body: {"error", "errorCode", "requestId", "details"}.
 """
@@ -15,11 +17,24 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from django.urls import Resolver404, resolve
 
 # WSGI puts these two request headers in META without the HTTP_ prefix.
 _UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
+def _route_takes(request) -> bool:
+    """Whether the view at this URL takes the request's method (if not, it answers 405)."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    method = request.method.lower()
+    actions = getattr(match.func, "actions", None)  # a DRF viewset's {method: action}
+    if actions is not None:
+        return method in actions
+    view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+    return view_class is not None and hasattr(view_class, method)
 
 
 def error_response(status: int, code: str, message: str) -> JsonResponse:
@@ -76,54 +91,9 @@ class RequestLimitsMiddleware:
                 return error_response(
                     413, "PayloadTooLarge", f"The request body is larger than {limit} bytes."
                 )
+            if declared == 0 and request.method in {"PUT", "PATCH"} and _route_takes(request):
+                # The schema says these bodies are required; {} is the PATCH that changes nothing.
+                return error_response(
+                    400, "BadRequest", "Send a JSON body ({} with PATCH changes nothing)."
+                )
         return None
-
-
-def json_depth_exceeds(value, limit: int) -> bool:
-    """True if `value` nests lists and objects more than `limit` levels deep."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def contains_nul(value) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-class DepthLimitedJSONParser(JSONParser):
-    """DRF's JSON parser, refusing documents nested deeper than MAX_JSON_DEPTH with a 400."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.MAX_JSON_DEPTH
-        message = f"JSON parse error - nested deeper than {limit} levels."
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError(message) from None
-        if json_depth_exceeds(data, limit):
-            raise ParseError(message)
-        if contains_nul(data):
-            # No text column can store U+0000 (PostgreSQL refuses it): refuse it at the door.
-            raise ParseError("JSON parse error - strings must not contain NUL (\\u0000).")
-        return data

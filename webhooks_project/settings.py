@@ -220,6 +220,8 @@ MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 # in Redis so every web process shares them (webhooks_project.throttling); over it: 429.
 API_RATE = env.str("API_RATE", default="1200/min")
 INCOMING_RATE = env.str("INCOMING_RATE", default="600/min")
+# Wrong API keys per client address (REMOTE_ADDR; behind a proxy set NUM_PROXIES); over it: 429.
+API_KEY_FAILURE_RATE = env.str("API_KEY_FAILURE_RATE", default="20/min")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": {
@@ -242,12 +244,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "webhooks_project.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "webhooks_project.api.exception_handler",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["webhooks_project.filtering.StrictFilterBackend"],
     # The API speaks JSON only (as Process Street's); the public incoming endpoint, a plain
     # view, also takes form-encoded bodies.
-    "DEFAULT_PARSER_CLASSES": ["webhooks_project.limits.DepthLimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["webhooks_project.strict_json.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "webhooks_project.strict_json.SafeJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["webhooks_project.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api": API_RATE, "incoming": INCOMING_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "api": API_RATE, "incoming": INCOMING_RATE, "api_key_failures": API_KEY_FAILURE_RATE,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Webhooks API",
@@ -262,6 +270,10 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "workflows.models.runs.ApprovalStatus",
         "ActiveStatusEnum": "subscriptions.models.WebhookStatus",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks_project.openapi.add_error_responses",
+    ],
 }
 
 # --- Logging and metrics ----------------------------------------------------------------------
@@ -271,6 +283,9 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Every log record is redacted of incoming webhook tokens, API keys and signing secrets
+# (webhooks_project/log_redaction.py).
+LOGGING_CONFIG = "webhooks_project.log_redaction.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -283,7 +298,13 @@ LOGGING = {
             "rename_fields": {"levelname": "level", "name": "logger"},
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"redact_secrets": {"()": "webhooks_project.log_redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 # Workers log through the configuration above too, instead of Celery's own root handler.

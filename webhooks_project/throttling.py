@@ -1,5 +1,6 @@
-"""Rate limits: per API key on /api/v1/ (scope "api", API_RATE) and per token on the public
-incoming endpoint (scope "incoming", INCOMING_RATE).
+"""Rate limits: per API key on /api/v1/ (scope "api", API_RATE), per token on the public
+incoming endpoint (scope "incoming", INCOMING_RATE), and failed API key attempts per client
+address (scope "api_key_failures", API_KEY_FAILURE_RATE: guessing keys is slowed to a crawl).
 
 Both are DRF's SimpleRateThrottle with their history in the "throttle" cache (Redis), so every
 web process counts against the same limit. Over the limit the answer is 429 with Retry-After in
@@ -71,6 +72,43 @@ class IncomingTokenRateThrottle(_RedisRateThrottle):
         if not token:
             return None
         return self.cache_format % {"scope": self.scope, "ident": token}
+
+
+class FailedApiKeyThrottle(_RedisRateThrottle):
+    """Counts wrong API keys per client address. Only failures count; once over the limit every
+    attempt from that address (a right key too) answers 429 until the window moves on, so a
+    guess that happens to be right is not confirmed."""
+
+    scope = "api_key_failures"
+    rate_setting = "API_KEY_FAILURE_RATE"
+
+    def get_cache_key(self, request, view=None):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def seconds_blocked(self, request) -> float | None:
+        """None if the address may try a key, else the seconds until it may."""
+        try:
+            self.key = self.get_cache_key(request)
+            self.history = self.cache.get(self.key, [])
+            self.now = self.timer()
+            while self.history and self.history[-1] <= self.now - self.duration:
+                self.history.pop()
+            if len(self.history) < self.num_requests:
+                return None
+            return max(1.0, self.wait() or 1.0)
+        except Exception as exc:  # redis.exceptions.RedisError, OSError, ...
+            logger.warning("Rate limit not checked (%s): %s", self.scope, type(exc).__name__)
+            return None
+
+    def record_failure(self, request) -> None:
+        try:
+            key = self.get_cache_key(request)
+            history = [stamp for stamp in self.cache.get(key, [])
+                       if stamp > self.timer() - self.duration]
+            history.insert(0, self.timer())
+            self.cache.set(key, history, self.duration)
+        except Exception as exc:  # noqa: BLE001 - as above
+            logger.warning("Rate limit not counted (%s): %s", self.scope, type(exc).__name__)
 
 
 class _TokenView:

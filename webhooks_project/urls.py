@@ -14,3 +14,8 @@ urlpatterns = [
     path("api/v1/", include("webhooks_project.api_urls")),
     path("", include("subscriptions.incoming_urls")),
 ]
+
+# /api/ and /incoming/ URLs that match no route answer with the API's JSON error body.
+handler400 = "webhooks_project.api.bad_request"
+handler404 = "webhooks_project.api.not_found"
+handler500 = "webhooks_project.api.server_error"

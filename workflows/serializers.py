@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import IsoDateTimeField, UserRefField, UserRefSerializer, user_ref
+from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
 from workflows.models import (
     Approval,
@@ -175,7 +176,7 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TaskUpdateSerializer(serializers.Serializer):
+class TaskUpdateSerializer(StrictTypesMixin, serializers.Serializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices)
 
 
@@ -205,12 +206,12 @@ class FormFieldsSerializer(serializers.Serializer):
     fields = FormFieldValueSerializer(many=True)
 
 
-class FieldValueInputSerializer(serializers.Serializer):
+class FieldValueInputSerializer(StrictTypesMixin, serializers.Serializer):
     id = serializers.CharField()
     value = serializers.JSONField(allow_null=True)
 
 
-class FormFieldsUpdateSerializer(serializers.Serializer):
+class FormFieldsUpdateSerializer(StrictTypesMixin, serializers.Serializer):
     """`{"fields": [{"id", "value"}]}`; a plain `{fieldId: value}` object is accepted too."""
 
     fields = FieldValueInputSerializer(many=True, allow_empty=False)
@@ -272,13 +273,26 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
         return [user_ref(membership.user) for membership in obj.assignees.all()]
 
 
-class WorkflowRunCreateSerializer(serializers.Serializer):
+@extend_schema_field({
+    "oneOf": [
+        {"type": "object", "additionalProperties": True},
+        {"type": "array", "items": {
+            "type": "object", "required": ["id", "value"],
+            "properties": {"id": {"type": "string"}, "value": {}},
+        }},
+    ],
+})
+class FieldValuesField(serializers.JSONField):
+    """Form field values by field id; the schema states both shapes (never null)."""
+
+
+class WorkflowRunCreateSerializer(StrictTypesMixin, serializers.Serializer):
     workflowId = serializers.CharField()
     name = serializers.CharField(required=False, allow_blank=False, max_length=255)
     dueDate = serializers.DateTimeField(required=False, allow_null=True)
     shared = serializers.BooleanField(required=False, default=False)
     assignees = serializers.ListField(child=serializers.EmailField(), required=False)
-    formFields = serializers.JSONField(
+    formFields = FieldValuesField(
         required=False,
         help_text="{fieldId: value}; a list of {id, value} is accepted too.",
     )
@@ -294,7 +308,7 @@ class WorkflowRunCreateSerializer(serializers.Serializer):
         return value
 
 
-class MigrateRunSerializer(serializers.Serializer):
+class MigrateRunSerializer(StrictTypesMixin, serializers.Serializer):
     versionId = serializers.CharField(
         required=False, help_text="Defaults to the workflow's latest finished version."
     )
@@ -316,7 +330,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApprovalCreateSerializer(serializers.Serializer):
+class ApprovalCreateSerializer(StrictTypesMixin, serializers.Serializer):
     approvalTaskId = serializers.CharField()
     subjectTaskId = serializers.CharField(
         required=False, allow_null=True,
@@ -393,10 +407,10 @@ class AnswersField(serializers.Field):
         return value
 
 
-class FormResponseCreateSerializer(serializers.Serializer):
+class FormResponseCreateSerializer(StrictTypesMixin, serializers.Serializer):
     answers = AnswersField(required=False, default=dict)
     submit = serializers.BooleanField(required=False, default=False)
 
 
-class FormResponseUpdateSerializer(serializers.Serializer):
+class FormResponseUpdateSerializer(StrictTypesMixin, serializers.Serializer):
     answers = AnswersField()

@@ -364,11 +364,12 @@ class RunTaskViewSet(
             .order_by("order", "id")
         )
 
-    def update(self, request, run_id=None, pk=None):
+    def update(self, request, run_id=None, pk=None, partial=False):
         task = self.get_object()
-        body = TaskUpdateSerializer(data=request.data)
+        body = TaskUpdateSerializer(data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
-        wanted = body.validated_data["status"]
+        # PATCH without a status changes nothing, as PATCH {} does everywhere else.
+        wanted = body.validated_data.get("status", task.status)
         if wanted != task.status:
             services = _services()
             with service_errors():
@@ -380,7 +381,7 @@ class RunTaskViewSet(
         return Response(TaskSerializer(task).data)
 
     def partial_update(self, request, run_id=None, pk=None):
-        return self.update(request, run_id=run_id, pk=pk)
+        return self.update(request, run_id=run_id, pk=pk, partial=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,9 +476,10 @@ class FormResponseViewSet(
     )
     def partial_update(self, request, form_id=None, pk=None):
         response = self.get_object()
-        body = FormResponseUpdateSerializer(data=request.data)
+        body = FormResponseUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        answers = body.validated_data["answers"]
+        # PATCH without answers changes nothing, as PATCH {} does everywhere else.
+        answers = body.validated_data.get("answers", {})
         known = self._check_answers(answers)
         with service_errors(nest={"answers": known}):
             _form_services().update_form_response(

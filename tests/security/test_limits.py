@@ -9,7 +9,7 @@ from django.test import Client
 
 from subscriptions import incoming
 from tests.security.conftest import build_universe, call
-from webhooks_project.limits import DepthLimitedJSONParser, json_depth_exceeds
+from webhooks_project.strict_json import JSONRefused, StrictJSONParser, check_strings_and_depth
 
 ERROR_KEYS = {"error", "errorCode", "requestId", "details"}
 
@@ -62,10 +62,11 @@ def test_too_many_header_bytes_is_431(client, key, settings):
 
 def test_api_body_over_the_limit_is_413_before_it_is_read(client, key, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
-    body = {"url": "http://127.0.0.1:9/hook", "triggers": ["TaskReady"], "pad": "p" * 3000}
+    body = {"url": "http://127.0.0.1:9/hook?pad=" + "p" * 3000, "triggers": ["TaskReady"]}
     response = call(client, "post", "/api/v1/webhooks", key, body)
     assert_error(response, 413, "PayloadTooLarge")
-    small = call(client, "post", "/api/v1/webhooks", key, {**body, "pad": "p" * 100})
+    small = call(client, "post", "/api/v1/webhooks", key,
+                 {**body, "url": "http://127.0.0.1:9/hook?pad=" + "p" * 100})
     assert small.status_code == 201, small.json()
 
 
@@ -88,10 +89,11 @@ def test_json_nested_deeper_than_the_limit_is_400(client, key, settings):
 
 
 def test_depth_counting():
-    assert not json_depth_exceeds({"a": [1, {"b": 2}]}, 3)
-    assert json_depth_exceeds({"a": [1, {"b": []}]}, 3)
-    assert not json_depth_exceeds("scalar", 0)
-    parser = DepthLimitedJSONParser()
+    check_strings_and_depth({"a": [1, {"b": 2}]}, 3)
+    with pytest.raises(JSONRefused):
+        check_strings_and_depth({"a": [1, {"b": []}]}, 3)
+    check_strings_and_depth("scalar", 0)
+    parser = StrictJSONParser()
     assert parser.parse(io.BytesIO(json.dumps({"a": [1]}).encode())) == {"a": [1]}
 
 
@@ -147,7 +149,29 @@ def test_nul_characters_are_refused_in_json_bodies_and_urls(client):
     response = client.post("/api/v1/webhooks", body, content_type="application/json")
     assert response.status_code in {400, 401, 403}
     assert response.status_code != 500
-    from webhooks_project.limits import contains_nul
-
-    assert contains_nul({"a": ["x", {"k\x00": 1}]}) and not contains_nul({"a": ["x"]})
+    with pytest.raises(JSONRefused):
+        check_strings_and_depth({"a": ["x", {"k\x00": 1}]}, 10)
     assert client.get("/api/v1/webhooks?status=%00").status_code == 400
+
+
+def test_wrong_api_keys_are_rate_limited_per_client_address(client, key, settings):
+    settings.API_KEY_FAILURE_RATE = "3/min"
+    address, other_address = "192.0.2.10", "192.0.2.11"
+    caches["throttle"].delete_many([f"throttle_api_key_failures_{a}"
+                                    for a in (address, other_address)])
+
+    def attempt(raw, remote=address):
+        return client.get("/api/v1/webhooks", HTTP_X_API_KEY=raw, REMOTE_ADDR=remote)
+
+    # Right keys do not count; three wrong ones are answered 401.
+    assert attempt(key).status_code == 200
+    assert [attempt("psk_wrong" + str(i)).status_code for i in range(3)] == [401, 401, 401]
+    limited = attempt("psk_wrong4")
+    body = assert_error(limited, 429, "RateLimited")
+    assert "wrong API keys" in body["error"]
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # While over the limit even the right key is refused, so a lucky guess is not confirmed.
+    assert_error(attempt(key), 429, "RateLimited")
+    # Another address has its own count.
+    assert attempt("psk_wrong5", other_address).status_code == 401
+    assert attempt(key, other_address).status_code == 200

@@ -96,8 +96,9 @@ def test_the_51st_webhook_is_refused(admin, settings):
     for _ in range(3):
         assert create(admin).status_code == 201
     response = create(admin)
-    assert response.status_code == 400
-    assert "at most 3" in response.json()["error"]
+    assert response.status_code == 409
+    assert response.json()["errorCode"] == "Conflict"
+    assert "at most 3" in response.json()["details"]["webhooks"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -117,4 +118,4 @@ def test_concurrent_creates_cannot_pass_the_limit(admin, settings):
     for thread in threads:
         thread.join()
     assert Webhook.objects.count() == 5
-    assert sorted(statuses) == [201] * 5 + [400] * 7
+    assert sorted(statuses) == [201] * 5 + [409] * 7
