@@ -6,6 +6,7 @@ from rest_framework import serializers
 from accounts.users import user_ref
 from datasets.models import DataSet
 from events.catalog import TRIGGERS
+from subscriptions import headers
 from subscriptions.models import Webhook
 from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
@@ -59,6 +60,18 @@ class WebhookUrlField(serializers.CharField):
     host resolves is checked when saved and on every try."""
 
 
+@extend_schema_field({
+    "type": "object", "maxProperties": headers.MAX_HEADERS,
+    "propertyNames": {"pattern": "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]{1,"
+                                 + str(headers.MAX_NAME_LENGTH) + "}$"},
+    "additionalProperties": {"type": "string", "minLength": 1,
+                             "maxLength": headers.MAX_VALUE_LENGTH,
+                             "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e\\t]*[\\x21-\\x7e])?$"},
+})
+class CustomHeadersField(serializers.DictField):
+    """A webhook's custom headers, with the rules of subscriptions/headers.py in the schema."""
+
+
 class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
     url = WebhookUrlField(max_length=2048)
     triggers = serializers.ListField(
@@ -86,11 +99,14 @@ class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializ
         source="rate_limit", required=False, allow_null=True, min_value=1, max_value=10_000,
         help_text="Deliveries per second at most, across every worker; null for no limit.",
     )
-    headers = serializers.DictField(
+    headers = CustomHeadersField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
         write_only=True,
         help_text="Header names and values sent on every try. Write-only: the values are "
-                  "never returned; leave out to keep the current ones, {} to remove them all.",
+                  "never returned; leave out to keep the current ones, {} to remove them all. "
+                  "Refused names: Host, Content-Length, Content-Type, Content-Encoding, "
+                  "Transfer-Encoding, User-Agent, Expect, Cookie, webhook-*, proxy-*, and "
+                  "the hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Upgrade).",
     )
     headerNames = serializers.SerializerMethodField(
         help_text="The names of the custom headers sent on every try (values are write-only).")

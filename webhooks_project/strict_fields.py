@@ -46,7 +46,15 @@ def _wrong_type(field: serializers.Field, value: object) -> str | None:
         ):
             return "Must be a list of strings."
         return None
-    if isinstance(field, serializers.DictField | serializers.Serializer):
+    if isinstance(field, serializers.DictField):
+        if not isinstance(value, Mapping):
+            return "Must be an object."
+        if isinstance(field.child, serializers.CharField) and not all(
+            isinstance(item, str) for item in value.values()
+        ):
+            return "Must be an object of strings."
+        return None
+    if isinstance(field, serializers.Serializer):
         return None if isinstance(value, Mapping) else "Must be an object."
     return None
 
