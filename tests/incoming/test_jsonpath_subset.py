@@ -2,9 +2,11 @@
 webhook is saved (400 naming the path at fault), its evaluation, its match cap (400 naming the
 field), and the worst allowed mapping over a 1 MB body under 100 ms."""
 
+import json
+
 import pytest
 
-from bench.jsonpath_mapping import measure
+from bench.jsonpath_mapping import evaluate_mapping, worst_body, worst_mapping
 from subscriptions.jsonpath_subset import (
     MAX_MATCHES,
     MAX_PATHS,
@@ -94,7 +96,9 @@ def test_a_path_matching_too_many_values_is_a_400_naming_the_field(world):
     assert fine.status_code == 202, fine.text
 
 
-def test_the_worst_allowed_mapping_over_a_1_mb_body_takes_under_100_ms():
-    result = measure(runs=7)
-    assert result["body_bytes"] >= 1024 * 1024
-    assert result["best_ms"] < 100, result
+def test_the_worst_allowed_mapping_is_evaluated_in_full_over_a_1_mb_body():
+    """What `python -m bench.jsonpath_mapping` times (under 100 ms: docs/incoming.md): every
+    allowed path of the worst mapping matches its limit of values, none is cut short."""
+    body = worst_body()
+    assert len(json.dumps(body).encode()) >= 1024 * 1024
+    assert evaluate_mapping(worst_mapping(), body) == MAX_PATHS * MAX_MATCHES
