@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "workflows",
     "datasets",
@@ -59,7 +60,8 @@ WSGI_APPLICATION = "webhooks_project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides (the API docs pages without any external URL).
+        "DIRS": [BASE_DIR / "webhooks_project" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -259,6 +261,18 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "workflows.models.runs.ApprovalStatus",
         "ActiveStatusEnum": "subscriptions.models.WebhookStatus",
     },
+    # Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package, served as our own
+    # static files: the docs work offline and never load a script from elsewhere.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl None: Swagger UI would otherwise send the schema to an online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None,
+                            "persistAuthorization": True, "displayOperationId": False},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks_project.openapi_docs.document_operations",
+    ],
 }
 
 # --- Logging and metrics ----------------------------------------------------------------------
