@@ -74,7 +74,12 @@ class Command(BaseCommand):
             secret_file.write_text(secret)
             key_line = f"  API key:  {raw_key}   (shown once; header X-API-Key)"
         else:
-            key_line = "  API key:  created at first run (shown once then)"
+            key_line = (
+                "  API key:  shown only when first created; for a new one run\n"
+                f"            .venv/bin/python manage.py create_api_key --email {DEMO_EMAIL} "
+                "--name demo\n"
+                f"            or use {base}/admin/accounts/apikey/add/"
+            )
         self.stdout.write(
             "\n".join(
                 [
