@@ -12,6 +12,7 @@ against any database.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import re
@@ -30,6 +31,9 @@ from django.test.utils import override_settings
 from events.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "events.md"
+# The same bodies as JSON, read at run time (a test event of a chosen type, the event-types
+# catalogue) so that the web process never runs the scenario; written with docs/events.md.
+EXAMPLES_PATH = Path(__file__).resolve().parent / "example_bodies.json"
 EXAMPLE_BASE_URL = "https://webhooks.example.com"
 EXAMPLE_RECEIVER_URL = "https://receiver.example.com/webhooks"
 CLOCK_START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -199,6 +203,19 @@ def example_bodies() -> dict[str, str]:
         except _Rollback:
             pass
     return _stable(bodies)
+
+
+def render_examples_json(bodies: dict[str, str] | None = None) -> str:
+    """The example bodies as one JSON object, by type, as EXAMPLES_PATH holds them."""
+    bodies = example_bodies() if bodies is None else bodies
+    parsed = {event_type: json.loads(text) for event_type, text in bodies.items()}
+    return json.dumps(parsed, indent=2, ensure_ascii=False) + "\n"
+
+
+@functools.cache
+def stored_examples() -> dict[str, dict]:
+    """The committed example bodies by type (tests/ops/test_event_docs.py keeps them current)."""
+    return json.loads(EXAMPLES_PATH.read_text(encoding="utf-8"))
 
 
 HEADER = """\

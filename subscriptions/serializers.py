@@ -49,6 +49,9 @@ class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
 
 
 class WebhookSerializer(AuditFields, serializers.ModelSerializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True,
+                                        default="")
     url = serializers.CharField(max_length=2048)
     triggers = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(TRIGGERS)), allow_empty=False, max_length=20
@@ -74,7 +77,8 @@ class WebhookSerializer(AuditFields, serializers.ModelSerializer):
     class Meta:
         model = Webhook
         fields = [
-            "id", "createdDate", "createdBy", "updatedDate", "updatedBy", "url", "triggers",
+            "id", "createdDate", "createdBy", "updatedDate", "updatedBy", "name", "description",
+            "url", "triggers",
             "status", "disabledReason", "workflowId", "taskId", "formId", "dataSetId",
         ]
         read_only_fields = ["id"]
@@ -82,6 +86,7 @@ class WebhookSerializer(AuditFields, serializers.ModelSerializer):
     def to_service_data(self) -> dict:
         data = self.validated_data
         return {
+            "name": data.get("name", ""), "description": data.get("description", ""),
             "url": data["url"], "triggers": data["triggers"],
             "workflow": data.get("workflow"), "form": data.get("form"),
             "data_set": data.get("data_set"), "task_group_id": data.get("task_group_id", ""),
@@ -109,3 +114,15 @@ class RecoverSerializer(serializers.Serializer):
 
 class RecoverResultSerializer(serializers.Serializer):
     count = serializers.IntegerField(read_only=True)
+
+
+class TestEventSerializer(serializers.Serializer):
+    """POST /webhooks/{id}/test: which event to send (default: a Ping)."""
+
+    type = serializers.ChoiceField(choices=[], required=False)
+
+    def __init__(self, *args, **kwargs):
+        from subscriptions.services import test_event_types
+
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = test_event_types()

@@ -153,9 +153,13 @@ OPERATIONS: dict[str, dict] = {
     },
     "v1_webhooks_test_create": {
         "summary": "Send a test event",
-        "description": "Sends a signed `Ping` event to this webhook only, through the real "
-                       "delivery path (retries and tries recorded as for any delivery). 409 "
-                       "when the webhook is disabled.",
+        "description": "Sends a signed event to this webhook only, through the real delivery "
+                       "path (retried and recorded as any delivery). Without a body: a `Ping`. "
+                       "With `{\"type\": \"<event type>\"}`: that type's documented example "
+                       "body (docs/events.md), with `\"test\": true` in the envelope so the "
+                       "receiver can tell it from a real change. 409 when the webhook is "
+                       "disabled.",
+        "request": {"type": "ChecklistCompleted"},
         "responses": {"202": {**DELIVERY, "status": "pending", "tries": 0, "lastTryAt": None,
                               "lastStatusCode": None, "completedDate": None}},
     },

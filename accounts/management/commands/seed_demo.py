@@ -40,14 +40,19 @@ def seed_content(organization, actor) -> str:
         {"name": "Name", "fieldType": "Text"}, {"name": "Since", "fieldType": "DateTime"}])
     create_form(organization, "Feedback", [{"label": "Comment", "type": "Textarea"}])
     _, secret = create_webhook(organization, {
+        "name": "Demo: workflow events", "description": "Every workflow run and task event.",
         "url": DEMO_RECEIVER,
         "triggers": ["TaskCheckedUnchecked", "ChecklistCreated", "ChecklistCompleted",
                      "TaskReady", "TaskNotReady", "TaskApproved", "TaskRejected"],
     }, actor=actor)
-    for triggers in (["DataSetRecordCreated", "DataSetRecordUpdated", "DataSetRecordDeleted"],
-                     ["FormResponseCompleted"]):
-        webhook, _ = create_webhook(organization, {"url": DEMO_RECEIVER, "triggers": triggers},
-                                    actor=actor)
+    for name, triggers in (
+        ("Demo: data set records",
+         ["DataSetRecordCreated", "DataSetRecordUpdated", "DataSetRecordDeleted"]),
+        ("Demo: form responses", ["FormResponseCompleted"]),
+    ):
+        webhook, _ = create_webhook(
+            organization, {"name": name, "url": DEMO_RECEIVER, "triggers": triggers}, actor=actor
+        )
         # One secret for all three demo webhooks, so the local receiver can check them all.
         webhook.secrets.update(secret=secret)
     start_run(workflow, actor=actor, name="Onboarding Ada Lovelace")
