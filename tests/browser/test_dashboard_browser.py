@@ -125,3 +125,27 @@ def test_named_webhooks_show_their_health_and_a_filtered_delivery_log(
     assert payload["type"] == "DataSetRecordCreated" and payload["test"] is True
     page.screenshot(path=str(shots / "delivery-page.png"), full_page=True)
     print(f"screenshots: {shots}")
+
+
+def test_send_test_of_a_chosen_type_arrives_at_the_local_receiver_and_verifies(
+    live_server, worker, page
+):
+    from tests.support.local_receiver import LocalReceiver
+    from tests.support.worker import database_url_for_workers
+
+    organization = create_organization("Local Org")
+    add_member(organization, "local@browser.test", Role.ADMIN, password=PASSWORD, staff=True,
+               username="local-admin")
+    base = live_server.url
+    page.goto(f"{base}/admin/")
+    page.fill("#id_username", "local-admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    with LocalReceiver(database_url=database_url_for_workers()) as local:
+        create_webhook(page, base, "Local test", local.url + "local", "TaskReady")
+        webhook = Webhook.objects.get(name="Local test")
+        send_test(page, base, webhook, "TaskApproved")
+        line = local.wait_for_line(r"POST /local ")
+        event_id = Delivery.objects.get(webhook=webhook).event_id
+        assert f"TaskApproved (test) id={event_id}" in line
+        assert f"signature valid (webhook Local test ({webhook.pk}))" in line
