@@ -21,7 +21,13 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Links and incoming webhook URLs; without it, the address the web process binds (WEB_BIND,
+# as the Procfile's gunicorn does), with 0.0.0.0 read as this machine's loopback.
+_BIND_HOST, _, _BIND_PORT = env.str("WEB_BIND", default="127.0.0.1:8000").rpartition(":")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="") or (
+    f"http://{'127.0.0.1' if _BIND_HOST in {'', '0.0.0.0', '::', '[::]'} else _BIND_HOST}"
+    f":{_BIND_PORT}"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -294,8 +300,11 @@ LOGGING = {
             "rename_fields": {"levelname": "level", "name": "logger"},
         },
     },
+    "filters": {"health": {"()": "webhooks_project.health.HealthLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # /healthz answering 503 is a report, not a server error (webhooks_project/health.py).
+    "loggers": {"django.request": {"filters": ["health"]}},
 }
 # Workers log through the configuration above too, instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
