@@ -242,10 +242,28 @@ Process Street's public names (`TaskChecked`, `TaskUnchecked`, `WorkflowRunCreat
 `WorkflowRunCompleted`). A webhook's triggers are all of one kind: workflow, form or data set.
 How to verify the signature and what retries look like: [receiving.md](receiving.md).
 
+Each type lists its fields, from the JSON Schema that `GET /api/v1/event-types` and the
+OpenAPI schema's webhooks section (`/api/schema/`, `/api/docs/`) serve: the type of each
+value and, where a field takes one of a fixed set, the values it can take. A field marked
+optional may be absent; a *user* is `{"id", "email", "username"}`, or `null` when no user made
+the change (e.g. an incoming webhook did). An event sent by *Send test* (the admin) or
+`POST /api/v1/webhooks/{id}/test` with a type carries `"test": true`.
+
 The bodies below come from a scenario run through the real services and payload code; ids and
 dates are stable placeholders.
 
 """
+
+
+def fields_table(event_type: str) -> str:
+    """The event's fields as a Markdown table, from its JSON Schema (events/schemas.py)."""
+    from events.schemas import event_schema, field_rows
+
+    lines = ["| field | type | values | meaning |", "| --- | --- | --- | --- |"]
+    for path, kind, allowed, meaning in field_rows(event_schema(event_type)):
+        cells = [f"`{path}`", kind, allowed, meaning.replace("|", "\\|")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n"
 
 
 def render_markdown(bodies: dict[str, str] | None = None) -> str:
@@ -264,5 +282,6 @@ def render_markdown(bodies: dict[str, str] | None = None) -> str:
                          "triggers are.\n\n")
         else:
             parts.append(f"Kind: {kind_name(event_type)}. Trigger names: {names}.\n\n")
+        parts.append(fields_table(event_type))
         parts.append(f"```json\n{bodies[event_type]}\n```\n")
     return "".join(parts)

@@ -18,6 +18,7 @@ RESOURCES = {
     "webhooks": "webhook-list",
     "deliveries": "delivery-list",
     "events": "event-list",
+    "eventTypes": "event-type-list",
     "workflows": "workflow-list",
     "workflowRuns": "workflow-run-list",
     "forms": "form-list",

@@ -91,8 +91,8 @@ OPERATIONS: dict[str, dict] = {
     },
     "v1_webhooks_create": {
         "summary": "Create a webhook",
-        "description": "Subscribes a URL to one or more triggers (see docs/events.md"
-                       "). Scope it to one workflow "
+        "description": "Subscribes a URL to one or more triggers (`GET /api/v1/event-types`"
+                       ", the webhooks section of this document). Scope it to one workflow "
                        "(`workflowId`, and `taskId` for task triggers), form (`formId`) or data "
                        "set (`dataSetId`), or leave the scope empty for every object of that "
                        "kind. The answer carries the signing `secret`, shown only here. The URL "
@@ -199,6 +199,13 @@ OPERATIONS: dict[str, dict] = {
     "v1_events_retrieve": {
         "summary": "Get an event",
         "description": "The event's body exactly as sent, and its deliveries.",
+    },
+    "v1_event_types_retrieve": {
+        "summary": "List event types",
+        "description": "The catalogue of outgoing event types: for each, what it means, the "
+                       "kind of object it is about, the trigger names that subscribe to it, its "
+                       "JSON Schema and an example body (the same as in the webhooks section of "
+                       "this document and in docs/events.md). Any API key.",
     },
     "v1_retrieve": {
         "summary": "API index",
@@ -395,3 +402,35 @@ def document_operations(result: dict, generator=None, request=None, public=None)
                 if response is not None:
                     _media(response.setdefault("content", {}), example)
     return result
+
+
+def _nullable_31(node):
+    """OpenAPI 3.0's `nullable: true` as 3.1 says it: a 3.1 validator ignores `nullable`, so a
+    `{"type": "string", "nullable": true}` would refuse the null it documents."""
+    if isinstance(node, list):
+        return [_nullable_31(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _nullable_31(value) for key, value in node.items()}
+    # drf-spectacular's own 3.1 nullables: "oneOf": [X, {"type": "null"}]. With oneOf, a null
+    # that X admits too (X = {} for "any JSON") matches both branches and is refused.
+    branches = node.get("oneOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        node["anyOf"] = node.pop("oneOf")
+        if {} in node["anyOf"]:
+            del node["anyOf"]  # anything, null included
+    if node.pop("nullable", False) is True:
+        kind = node.get("type")
+        if isinstance(kind, str):
+            node["type"] = [kind, "null"]
+        elif isinstance(kind, list) and "null" not in kind:
+            node["type"] = [*kind, "null"]
+        elif "$ref" in node or "oneOf" in node or "anyOf" in node or "allOf" in node:
+            node = {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def openapi_31(result: dict, generator=None, request=None, public=None) -> dict:
+    """drf-spectacular postprocessing hook, last: the schema is OpenAPI 3.1 (for its webhooks
+    section), so any 3.0 `nullable` left by a serializer's schema is rewritten."""
+    return _nullable_31(result)

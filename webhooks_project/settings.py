@@ -278,7 +278,11 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks_project.openapi_docs.document_operations",
+        "events.catalogue.openapi_webhooks",
+        "webhooks_project.openapi_docs.openapi_31",
     ],
+    # 3.1: the outgoing events are documented in the schema's `webhooks` section.
+    "OAS_VERSION": "3.1.0",
 }
 
 # --- Logging and metrics ----------------------------------------------------------------------

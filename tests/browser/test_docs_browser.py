@@ -39,6 +39,9 @@ def test_swagger_ui_renders_operations_without_network(live_server, page):
     # An operation opens with its description and example written for integrators.
     page.locator(".opblock-post .opblock-summary", has_text="Create a webhook").first.click()
     expect(page.locator(".opblock-description-wrapper").first).to_contain_text("signing")
+    # The outgoing events, from the schema's webhooks section (OpenAPI 3.1).
+    webhook_ops = page.locator(".opblock-summary-path", has_text="TaskApproved")
+    expect(webhook_ops.first).to_be_attached()
     shot = Path(tempfile.mkdtemp(prefix="api-docs-")) / "swagger.png"
     page.screenshot(path=str(shot), full_page=False)
     print(f"screenshot: {shot}")
