@@ -6,11 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.views import AdminsAndMembers
 from events.catalogue import catalogue
 
 
 class EventTypesView(APIView):
-    """Any API key: the catalogue is the same for every organization."""
+    """Admins and Members (Guests reach only their runs, as everywhere): the catalogue is the
+    same for every organization."""
+
+    permission_classes = [AdminsAndMembers]
 
     @extend_schema(responses={200: inline_serializer("EventTypeList", {
         "data": serializers.ListField(child=inline_serializer("EventType", {

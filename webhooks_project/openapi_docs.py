@@ -205,7 +205,7 @@ OPERATIONS: dict[str, dict] = {
         "description": "The catalogue of outgoing event types: for each, what it means, the "
                        "kind of object it is about, the trigger names that subscribe to it, its "
                        "JSON Schema and an example body (the same as in the webhooks section of "
-                       "this document and in docs/events.md). Any API key.",
+                       "this document and in docs/events.md). Admins and Members.",
     },
     "v1_retrieve": {
         "summary": "API index",

@@ -273,8 +273,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # validatorUrl None: Swagger UI would otherwise send the schema to an online validator.
+    # An API key typed into "Authorize" is not persisted (it would sit in localStorage).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None,
-                            "persistAuthorization": True, "displayOperationId": False},
+                            "persistAuthorization": False},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks_project.openapi_docs.document_operations",

@@ -211,3 +211,11 @@ def test_webhook_api_has_name_and_description_and_test_of_a_type(org):
     assert bad.status_code == 400 and "type" in bad.json()["details"]
     ping = api.post(f"/api/v1/webhooks/{hook_id}/test", format="json")
     assert ping.status_code == 202 and ping.json()["eventType"] == "Ping"
+
+
+def test_event_pages_are_read_only_with_times_to_the_second(admin_client, org):
+    row = delivery(webhook(org), DeliveryStatus.SUCCEEDED, 200)
+    page = admin_client.get(f"/admin/events/event/{row.event_id}/change/").content.decode()
+    assert SECOND.search(page) and row.pk in page
+    assert admin_client.get(f"/admin/events/event/{row.event_id}/delete/").status_code == 403
+    assert "delete_selected" not in admin_client.get("/admin/events/event/").content.decode()

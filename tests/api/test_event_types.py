@@ -56,6 +56,7 @@ def test_event_types_endpoint_lists_the_catalogue(api):
     assert approved["example"] == stored_examples()["TaskApproved"]
     assert by_type["ChecklistCreated"]["triggers"] == ["ChecklistCreated", "WorkflowRunCreated"]
     assert api.get("/event-types", key="").status_code == 401
+    assert api.get("/event-types", as_="guest").status_code == 403
 
 
 def test_openapi_webhooks_section_has_every_event_type():
