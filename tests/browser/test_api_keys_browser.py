@@ -2,7 +2,9 @@
 it, and the key works against the API."""
 
 import json
+import tempfile
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -41,6 +43,9 @@ def test_api_key_created_in_the_admin_works_against_the_api(live_server, page, t
     page.click("#copy-api-key")
     expect(page.locator("#api-key-copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == raw
+    shot = Path(tempfile.mkdtemp(prefix="api-key-")) / "created.png"
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
 
     request = urllib.request.Request(f"{base}/api/v1/webhooks", headers={"X-API-Key": raw})
     with urllib.request.urlopen(request, timeout=10) as response:
