@@ -58,6 +58,14 @@ def test_devstack_serves_healthz_and_ctrl_c_stops_everything(tmp_path):
         # The ports asked for, and links that follow the web port without PUBLIC_BASE_URL.
         assert f"Redis started on redis://127.0.0.1:{redis_port}/0" in output
         assert f"Admin:    http://127.0.0.1:{port}/admin/" in output
+        # The summary again once everything answers, below the processes' start-up logs.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "=== Ready ===" not in output:
+            time.sleep(0.5)
+            output = (tmp_path / "devstack.log").read_text(errors="replace")
+        ready = output.split("=== Ready ===", 1)
+        assert len(ready) == 2 and "web.1 started" in ready[0], output[-3000:]
+        assert "API key:  psk_" in ready[1] and f"http://127.0.0.1:{port}/admin/" in ready[1]
         # /healthz polled from the start answered 503 until the worker was up: no ERROR.
         assert " ERROR " not in output and "[ERROR]" not in output, output[-3000:]
         # The demo's first run and record flow to the local receiver, signed.

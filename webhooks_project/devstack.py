@@ -12,6 +12,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 from webhooks_project.redis_server import RedisServer, free_port
@@ -69,6 +72,21 @@ def _redis_port(env: dict) -> int:
     return 6379 if _port_free(6379) else free_port()
 
 
+def repeat_when_ready(base_url: str, summary: str, timeout: float = 180.0) -> None:
+    """Prints the demo's summary (links, and the API key the first time) again once /healthz
+    answers 200: printed before the processes start, it would be above their start-up logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    print(f"\n=== Ready ==={summary}", end="", flush=True)
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+
+
 def check_free(env: dict) -> None:
     """The web and receiver ports before anything starts: honcho stops every process when one
     exits, so a busy port would otherwise end the whole stack with a traceback in the noise."""
@@ -102,13 +120,17 @@ def main() -> int:
         print(f"Redis started on {redis.url} (data in .local/redis)", flush=True)
     manage = [sys.executable, "manage.py"]
     try:
-        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v0"],
-                        ["seed_demo"]):
+        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v0"]):
             subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
+        summary = subprocess.run(manage + ["seed_demo"], cwd=ROOT, env=env, check=True,
+                                 stdout=subprocess.PIPE, text=True).stdout
+        print(summary, end="", flush=True)
         honcho = subprocess.Popen(
             [sys.executable, "-m", "honcho", "-f", "Procfile", "start", *PROCESSES],
             cwd=ROOT, env=env,
         )
+        threading.Thread(target=repeat_when_ready, args=(env["PUBLIC_BASE_URL"], summary),
+                         daemon=True).start()
         try:
             return honcho.wait()
         except KeyboardInterrupt:
