@@ -6,13 +6,19 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint bench soak clean
 
+# pip prints each package as it is collected and installed (a few minutes on a fresh machine),
+# so a first `make run` or `make test` shows progress instead of minutes of silence.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@echo "Installing the pinned dependencies into $(VENV) (a few minutes the first time)..."
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
+	  -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# Ports: WEB_PORT=8080 (or WEB_BIND=host:port), REDIS_PORT, RECEIVER_PORT; links follow WEB_BIND
+# unless PUBLIC_BASE_URL is set.
 run: install
 	$(BIN)/python -m webhooks_project.devstack
 

@@ -1,10 +1,9 @@
 """/api/v1/ routes of the accounts app."""
 
-from rest_framework.routers import SimpleRouter
-
 from accounts.views import ApiKeyViewSet
+from webhooks_project.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash=False)
+router = OptionalSlashRouter()
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
 urlpatterns = router.urls

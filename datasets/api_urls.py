@@ -1,10 +1,9 @@
 """/api/v1/ routes of the datasets app."""
 
-from rest_framework.routers import SimpleRouter
-
 from datasets.views import DataSetRecordViewSet, DataSetViewSet
+from webhooks_project.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash=False)
+router = OptionalSlashRouter()
 router.register("data-sets", DataSetViewSet, basename="data-set")
 router.register(
     r"data-sets/(?P<data_set_id>[^/.]+)/records", DataSetRecordViewSet, basename="data-set-record"

@@ -1,5 +1,7 @@
-"""Deliveries and their attempts in the admin: what was sent, what came back, redeliver (an
-action on the list and a button on the delivery's page)."""
+"""Deliveries and their tries in the admin, as a read-only delivery log: filter by webhook,
+status, HTTP status, event type and date; search by delivery, event or webhook id; each try
+with its time to the second, request and response headers and bodies. Nothing here edits or
+deletes a delivery (retention prunes them); "Redeliver" makes a new one."""
 
 import json
 
@@ -18,37 +20,83 @@ from webhooks_project.admin_scoping import (
     ReadOnlyInlineMixin,
 )
 from webhooks_project.errors import DomainConflict
+from webhooks_project.timefmt import admin_time
 
 
-def pretty_json(text: str):
-    try:
-        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (TypeError, ValueError):
-        pass
-    return format_html("<pre style='white-space:pre-wrap;max-width:60em'>{}</pre>", text)
+def pretty_json(text) -> str:
+    if not isinstance(text, str):
+        text = json.dumps(text, indent=2, ensure_ascii=False, sort_keys=True)
+    else:
+        try:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        except (TypeError, ValueError):
+            pass
+    return format_html("<pre style='white-space:pre-wrap;max-width:60em;margin:0'>{}</pre>",
+                       text)
 
 
-class AttemptInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
+class HttpStatusFilter(admin.SimpleListFilter):
+    """The last try's HTTP status by class, or no answer at all (a network error)."""
+
+    title = "HTTP status"
+    parameter_name = "http"
+    CLASSES = {"2xx": (200, 300), "3xx": (300, 400), "4xx": (400, 500), "5xx": (500, 600)}
+
+    def lookups(self, request, model_admin):
+        return [*((name, name) for name in self.CLASSES), ("none", "no answer")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in self.CLASSES:
+            low, high = self.CLASSES[value]
+            return queryset.filter(last_status_code__gte=low, last_status_code__lt=high)
+        if value == "none":
+            return queryset.filter(last_status_code__isnull=True, tries__gt=0)
+        return queryset
+
+
+class AttemptInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.StackedInline):
     model = Attempt
-    fields = ["number", "started_at", "duration_ms", "response_status", "error",
-              "response_excerpt", "connected_address"]
+    fields = ["number", "started", "duration_ms", "response_status", "error",
+              "connected_address", "request_headers_pretty", "response_headers_pretty",
+              "response_body"]
     readonly_fields = fields
     show_change_link = False
+    verbose_name = "try"
+    verbose_name_plural = "tries (the request body is the payload above, the same each try)"
+
+    @admin.display(description="started")
+    def started(self, obj):
+        return admin_time(obj.started_at)
+
+    @admin.display(description="request headers")
+    def request_headers_pretty(self, obj):
+        return pretty_json(obj.request_headers)
+
+    @admin.display(description="response headers")
+    def response_headers_pretty(self, obj):
+        return pretty_json(obj.response_headers)
+
+    @admin.display(description="response body (first bytes)")
+    def response_body(self, obj):
+        return pretty_json(obj.response_excerpt) if obj.response_excerpt else "-"
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(OrganizationScopedAdmin):
     organization_path = "organization"
-    list_display = ["id", "event_type", "url", "badge", "tries", "last_status_code",
-                    "created_date"]
-    list_filter = ["status", "event__type", "created_date"]
-    search_fields = ["id", "event__id", "url"]
+    list_display = ["id", "event_type", "webhook_link", "badge", "tries", "http",
+                    "created", "last_try"]
+    list_filter = ["status", HttpStatusFilter, "event__type", "webhook", "created_date"]
+    search_fields = ["=id", "=event__id", "=webhook__id", "url", "webhook__name"]
+    search_help_text = "A delivery id, event id or webhook id (exact), or part of the URL or " \
+                       "webhook name."
     date_hierarchy = "created_date"
-    list_select_related = ["event"]
-    readonly_fields = ["id", "event", "webhook", "organization", "url", "status", "tries",
-                       "next_try_at", "last_try_at", "last_status_code", "last_error",
-                       "created_date", "completed_date", "redelivery_of", "payload"]
-    exclude = []
+    list_select_related = ["event", "webhook"]
+    fields = ["id", "event", "webhook", "organization", "url", "status", "tries", "next_try",
+              "last_try", "last_status_code", "last_error", "created", "completed",
+              "redelivery_of", "payload"]
+    readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["redeliver"]
 
@@ -57,6 +105,9 @@ class DeliveryAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log is read-only; retention prunes it
 
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_redeliver"
@@ -91,15 +142,43 @@ class DeliveryAdmin(OrganizationScopedAdmin):
         ))
         return HttpResponseRedirect(reverse(change, args=[new.pk]))
 
-    @admin.display(description="event type")
+    @admin.display(description="event type", ordering="event__type")
     def event_type(self, obj):
         return obj.event.type
 
-    @admin.display(description="status")
+    @admin.display(description="webhook")
+    def webhook_link(self, obj):
+        if obj.webhook is None:
+            return format_html("<small>(deleted)</small> {}", obj.url)
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:subscriptions_webhook_change", args=[obj.webhook_id]),
+                           obj.webhook.name or obj.url)
+
+    @admin.display(description="status", ordering="status")
     def badge(self, obj):
         return status_badge(obj.status)
 
-    @admin.display(description="payload")
+    @admin.display(description="HTTP", ordering="last_status_code")
+    def http(self, obj):
+        return obj.last_status_code or "-"
+
+    @admin.display(description="created", ordering="created_date")
+    def created(self, obj):
+        return admin_time(obj.created_date)
+
+    @admin.display(description="last try", ordering="last_try_at")
+    def last_try(self, obj):
+        return admin_time(obj.last_try_at)
+
+    @admin.display(description="next try")
+    def next_try(self, obj):
+        return admin_time(obj.next_try_at)
+
+    @admin.display(description="completed")
+    def completed(self, obj):
+        return admin_time(obj.completed_date)
+
+    @admin.display(description="payload (the request body of every try)")
     def payload(self, obj):
         return pretty_json(obj.event.body)
 

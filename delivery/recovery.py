@@ -28,12 +28,17 @@ def failed_in_window(webhook: Webhook, since: datetime, until: datetime | None):
     return queryset.order_by("event__created_date", "event_id")
 
 
-def start_recovery(webhook: Webhook, since: datetime, until: datetime | None = None) -> int:
+def preview_recovery(webhook: Webhook, since: datetime, until: datetime | None = None) -> int:
+    """How many deliveries start_recovery would resend now, checking what it checks."""
     if not webhook.is_active:
         raise DomainConflict("The webhook is disabled; enable it before recovering.")
     if until is not None and until <= since:
         raise DomainConflict("`until` must be after `since`.", field="until")
-    count = failed_in_window(webhook, since, until).count()
+    return failed_in_window(webhook, since, until).count()
+
+
+def start_recovery(webhook: Webhook, since: datetime, until: datetime | None = None) -> int:
+    count = preview_recovery(webhook, since, until)
     if count:
         from delivery.tasks import recover_deliveries
 

@@ -1,4 +1,5 @@
-"""Events in the admin: the payload, and every subscription it went to."""
+"""Events in the admin: the payload, and every subscription it went to. Read-only, as the
+delivery log is: deleting an event would delete its deliveries (retention prunes both)."""
 
 from django.contrib import admin
 
@@ -11,6 +12,7 @@ from webhooks_project.admin_scoping import (
     OrganizationScopedInlineMixin,
     ReadOnlyInlineMixin,
 )
+from webhooks_project.timefmt import admin_time
 
 
 class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
@@ -18,7 +20,7 @@ class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.T
 
     model = Delivery
     fields = ["webhook", "url", "badge", "tries", "last_status_code", "last_error",
-              "created_date", "completed_date", "redelivery_of"]
+              "created", "completed", "redelivery_of"]
     readonly_fields = fields
     verbose_name_plural = "deliveries (every subscription this event went to)"
 
@@ -29,15 +31,23 @@ class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.T
     def badge(self, obj):
         return status_badge(obj.status)
 
+    @admin.display(description="created")
+    def created(self, obj):
+        return admin_time(obj.created_date)
+
+    @admin.display(description="completed")
+    def completed(self, obj):
+        return admin_time(obj.completed_date)
+
 
 @admin.register(Event)
 class EventAdmin(OrganizationScopedAdmin):
     organization_path = "organization"
-    list_display = ["id", "type", "created_date", "run_id", "organization"]
+    list_display = ["id", "type", "created", "run_id", "organization"]
     list_filter = ["type", "created_date"]
     search_fields = ["id", "run_id", "subject_id"]
     date_hierarchy = "created_date"
-    fields = ["id", "type", "created_date", "organization", "workflow_id", "run_id",
+    fields = ["id", "type", "created", "organization", "workflow_id", "run_id",
               "subject_id", "payload"]
     readonly_fields = fields
     inlines = [DeliveryInline]
@@ -47,6 +57,13 @@ class EventAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="created", ordering="created_date")
+    def created(self, obj):
+        return admin_time(obj.created_date)
 
     @admin.display(description="payload")
     def payload(self, obj):

@@ -12,6 +12,7 @@ against any database.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import re
@@ -30,6 +31,9 @@ from django.test.utils import override_settings
 from events.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "events.md"
+# The same bodies as JSON, read at run time (a test event of a chosen type, the event-types
+# catalogue) so that the web process never runs the scenario; written with docs/events.md.
+EXAMPLES_PATH = Path(__file__).resolve().parent / "example_bodies.json"
 EXAMPLE_BASE_URL = "https://webhooks.example.com"
 EXAMPLE_RECEIVER_URL = "https://receiver.example.com/webhooks"
 CLOCK_START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -201,6 +205,19 @@ def example_bodies() -> dict[str, str]:
     return _stable(bodies)
 
 
+def render_examples_json(bodies: dict[str, str] | None = None) -> str:
+    """The example bodies as one JSON object, by type, as EXAMPLES_PATH holds them."""
+    bodies = example_bodies() if bodies is None else bodies
+    parsed = {event_type: json.loads(text) for event_type, text in bodies.items()}
+    return json.dumps(parsed, indent=2, ensure_ascii=False) + "\n"
+
+
+@functools.cache
+def stored_examples() -> dict[str, dict]:
+    """The committed example bodies by type (tests/ops/test_event_docs.py keeps them current)."""
+    return json.loads(EXAMPLES_PATH.read_text(encoding="utf-8"))
+
+
 HEADER = """\
 # Event types and example bodies
 
@@ -225,10 +242,28 @@ Process Street's public names (`TaskChecked`, `TaskUnchecked`, `WorkflowRunCreat
 `WorkflowRunCompleted`). A webhook's triggers are all of one kind: workflow, form or data set.
 How to verify the signature and what retries look like: [receiving.md](receiving.md).
 
+Each type lists its fields, from the JSON Schema that `GET /api/v1/event-types` and the
+OpenAPI schema's webhooks section (`/api/schema/`, `/api/docs/`) serve: the type of each
+value and, where a field takes one of a fixed set, the values it can take. A field marked
+optional may be absent; a *user* is `{"id", "email", "username"}`, or `null` when no user made
+the change (e.g. an incoming webhook did). An event sent by *Send test* (the admin) or
+`POST /api/v1/webhooks/{id}/test` with a type carries `"test": true`.
+
 The bodies below come from a scenario run through the real services and payload code; ids and
 dates are stable placeholders.
 
 """
+
+
+def fields_table(event_type: str) -> str:
+    """The event's fields as a Markdown table, from its JSON Schema (events/schemas.py)."""
+    from events.schemas import event_schema, field_rows
+
+    lines = ["| field | type | values | meaning |", "| --- | --- | --- | --- |"]
+    for path, kind, allowed, meaning in field_rows(event_schema(event_type)):
+        cells = [f"`{path}`", kind, allowed, meaning.replace("|", "\\|")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n"
 
 
 def render_markdown(bodies: dict[str, str] | None = None) -> str:
@@ -247,5 +282,6 @@ def render_markdown(bodies: dict[str, str] | None = None) -> str:
                          "triggers are.\n\n")
         else:
             parts.append(f"Kind: {kind_name(event_type)}. Trigger names: {names}.\n\n")
+        parts.append(fields_table(event_type))
         parts.append(f"```json\n{bodies[event_type]}\n```\n")
     return "".join(parts)

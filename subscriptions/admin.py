@@ -1,27 +1,50 @@
-"""Webhooks in the admin: triggers as checkboxes, the secret shown once; the change page shows
-health, success rate, last error and the recent deliveries, with buttons to send a test, rotate
+"""Webhooks in the admin as a delivery dashboard: the list shows each webhook's name, status,
+success rate over 7 days and last error, with a link to its deliveries; the form has a name and
+description and the grouped trigger picker (subscriptions/admin_triggers.py); the change page
+shows health and recent deliveries, with buttons to send a test of a chosen event type, rotate
 the secret, enable or disable, and recover failed deliveries (subscriptions/admin_views.py)."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from accounts.models import Organization
-from events.catalog import TRIGGERS
+from delivery.models import Attempt, DeliveryStatus
 from subscriptions import admin_views, services
+from subscriptions.admin_triggers import grouped_choices, without_aliases
 from subscriptions.models import Webhook
-from webhooks_project.admin_scoping import OrganizationScopedAdmin
+from webhooks_project.admin_scoping import OrganizationScopedAdmin, administered_organization_ids
+from webhooks_project.timefmt import admin_time
 
 API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "data_set",
                      "taskId": "task_group_id", "webhooks": None}
+SERVICE_FIELDS = ("name", "description", "url", "triggers", "workflow", "form", "data_set",
+                  "task_group_id", "rate_limit")
+RATE_DAYS = 7
+
+
+class GroupedCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes in groups, one line of help each (the label), styled by the change form."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, attrs={"class": "trigger-picker"}, **kwargs)
 
 
 class WebhookForm(forms.ModelForm):
     url = forms.URLField(max_length=2048, assume_scheme="https",
                          widget=forms.URLInput(attrs={"class": "vURLField"}))
     triggers = forms.MultipleChoiceField(
-        choices=[(name, name) for name in TRIGGERS], widget=forms.CheckboxSelectMultiple
+        choices=grouped_choices, widget=GroupedCheckboxes,
+        help_text="The events sent to this webhook, all of one group. Leave the scope below "
+                  "empty to receive them for every workflow, form or data set.",
     )
     rate_limit = forms.IntegerField(
         required=False, min_value=1, max_value=services.MAX_RATE_LIMIT,
@@ -39,8 +62,15 @@ class WebhookForm(forms.ModelForm):
 
     class Meta:
         model = Webhook
-        fields = ["organization", "url", "triggers", "workflow", "task_group_id", "form",
-                  "data_set", "rate_limit"]
+        fields = ["organization", "name", "description", "url", "triggers", "workflow",
+                  "task_group_id", "form", "data_set", "rate_limit"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+        help_texts = {"name": "Shown in lists instead of the URL, e.g. \"CRM sync\"."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["triggers"] = without_aliases(self.instance.triggers)
 
     def clean_custom_headers(self) -> dict | None:
         text = self.cleaned_data.get("custom_headers") or ""
@@ -57,9 +87,7 @@ class WebhookForm(forms.ModelForm):
         return headers
 
     def service_data(self) -> dict:
-        data = {name: self.cleaned_data.get(name) for name in
-                ("url", "triggers", "workflow", "form", "data_set", "task_group_id",
-                 "rate_limit")}
+        data = {name: self.cleaned_data.get(name) for name in SERVICE_FIELDS}
         headers = self.cleaned_data.get("custom_headers")
         data["headers"] = {} if self.cleaned_data.get("clear_custom_headers") else headers
         return data
@@ -86,27 +114,34 @@ BADGE_COLOURS = {"succeeded": "#1a7f37", "failed": "#cf222e", "pending": "#9a670
 
 def status_badge(status: str):
     return format_html(
-        '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
-        BADGE_COLOURS.get(status, "#6e7781"), status,
+        '<span class="badge" style="color:#fff;background:{};padding:1px 6px;'
+        'border-radius:8px">{}</span>', BADGE_COLOURS.get(status, "#6e7781"), status,
     )
+
+
+def deliveries_url(webhook_id: str, **filters) -> str:
+    query = urlencode({"webhook__id__exact": webhook_id, **filters})
+    return f"{reverse('admin:delivery_delivery_changelist')}?{query}"
 
 
 @admin.register(Webhook)
 class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     form = WebhookForm
     organization_path = "organization"
-    list_display = ["url", "organization", "trigger_list", "scope", "badge", "created_date"]
-    list_filter = ["status"]
-    search_fields = ["url", "id"]
+    list_display = ["title", "badge", "rate", "error_summary", "trigger_list", "scope",
+                    "deliveries_link", "organization"]
+    list_display_links = ["title"]
+    list_filter = ["status", "organization"]
+    search_fields = ["name", "description", "url", "=id"]
     readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "header_names",
                        "success_rate",
-                       "last_error", "health_summary", "recent_deliveries", "created_date",
-                       "created_by", "updated_date", "updated_by"]
+                       "last_error", "health_summary", "recent_deliveries", "created",
+                       "created_by", "updated", "updated_by"]
     actions = ["send_test", "rotate_secret", "enable", "disable"]
 
     def get_fieldsets(self, request, obj=None):
-        main = ["organization", "url", "triggers", "workflow", "task_group_id", "form",
-                "data_set"]
+        main = ["organization", "name", "description", "url", "triggers", "workflow",
+                "task_group_id", "form", "data_set"]
         options = ("Delivery options", {"fields": ["rate_limit", "header_names",
                                                    "custom_headers", "clear_custom_headers"]})
         if obj is None:
@@ -116,9 +151,22 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
             options,
             ("Health", {"fields": ["success_rate", "last_error", "health_summary"]}),
             ("Recent deliveries", {"fields": ["recent_deliveries"]}),
-            ("Audit", {"fields": ["created_date", "created_by", "updated_date", "updated_by"],
+            ("Audit", {"fields": ["created", "created_by", "updated", "updated_by"],
                        "classes": ["collapse"]}),
         ]
+
+    def get_changeform_initial_data(self, request):
+        """The organization chosen already when the user administers only one."""
+        initial = super().get_changeform_initial_data(request)
+        ids = administered_organization_ids(request)
+        if len(ids) == 1:
+            initial.setdefault("organization", ids[0])
+        return initial
+
+    def get_list_display(self, request):
+        # Only a superuser sees several organizations' webhooks side by side.
+        shown = super().get_list_display(request)
+        return shown if request.user.is_superuser else [f for f in shown if f != "organization"]
 
     def get_readonly_fields(self, request, obj=None):
         # The organization of an existing webhook does not change.
@@ -127,6 +175,62 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     @admin.display(description="custom headers set")
     def header_names(self, obj):
         return ", ".join(sorted(obj.headers or {}, key=str.lower)) or "none"
+
+    def get_queryset(self, request):
+        """The list's figures in the one query: finished and succeeded deliveries of the last
+        7 days, and the newest try that did not get a 2xx answer."""
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is None or not match.url_name.endswith("_changelist"):
+            return queryset
+        since = timezone.now() - timedelta(days=RATE_DAYS)
+        recent = Q(deliveries__created_date__gte=since)
+        failed_tries = (
+            Attempt.objects.filter(delivery__webhook=OuterRef("pk"))
+            .exclude(error="", response_status__gte=200, response_status__lt=300)
+            .order_by("-started_at")
+        )
+        return queryset.annotate(
+            finished_count=Count("deliveries", filter=recent & Q(
+                deliveries__status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED])),
+            succeeded_count=Count("deliveries", filter=recent & Q(
+                deliveries__status=DeliveryStatus.SUCCEEDED)),
+            error_at=Subquery(failed_tries.values("started_at")[:1]),
+            error_text=Subquery(failed_tries.values("error")[:1]),
+            error_status=Subquery(failed_tries.values("response_status")[:1]),
+        )
+
+    @admin.display(description="webhook", ordering="name")
+    def title(self, obj):
+        if not obj.name:
+            return obj.url
+        return format_html("{}<br><small>{}</small>", obj.name, obj.url)
+
+    @admin.display(description=f"success ({RATE_DAYS} d)")
+    def rate(self, obj):
+        finished = getattr(obj, "finished_count", 0)
+        if not finished:
+            return format_html('<span class="rate" data-rate="">{}</span>', "no deliveries")
+        share = 100 * obj.succeeded_count / finished
+        colour = "#1a7f37" if share >= 95 else "#9a6700" if share >= 80 else "#cf222e"
+        return format_html(
+            '<span class="rate" data-rate="{}" style="color:{}">{}%</span> <small>of {}</small>',
+            f"{share:.1f}", colour, f"{share:.1f}", finished,
+        )
+
+    @admin.display(description="last error")
+    def error_summary(self, obj):
+        if getattr(obj, "error_at", None) is None:
+            return "-"
+        text = obj.error_text or f"HTTP {obj.error_status}"
+        return format_html('<span class="last-error">{}</span><br><small>{}</small>',
+                           Truncator(text).chars(80), admin_time(obj.error_at))
+
+    @admin.display(description="deliveries")
+    def deliveries_link(self, obj):
+        return format_html('<a class="deliveries-link" href="{}">all</a> · '
+                           '<a href="{}">failed</a>', deliveries_url(obj.pk),
+                           deliveries_url(obj.pk, status__exact=DeliveryStatus.FAILED))
 
     @admin.display(description="success rate (last 7 days / last 100)")
     def success_rate(self, obj):
@@ -144,11 +248,19 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def recent_deliveries(self, obj):
         return admin_views.recent_deliveries(obj)
 
+    @admin.display(description="created", ordering="created_date")
+    def created(self, obj):
+        return admin_time(obj.created_date)
+
+    @admin.display(description="updated", ordering="updated_date")
+    def updated(self, obj):
+        return admin_time(obj.updated_date)
+
     @admin.display(description="triggers")
     def trigger_list(self, obj):
         return ", ".join(obj.triggers)
 
-    @admin.display(description="status")
+    @admin.display(description="status", ordering="status")
     def badge(self, obj):
         return status_badge(obj.status)
 
@@ -178,7 +290,7 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
         for webhook in queryset:
             services.delete_webhook(webhook)
 
-    @admin.action(description="Send a test event")
+    @admin.action(description="Send a test event (Ping)")
     def send_test(self, request, queryset):
         for webhook in queryset.filter(status="Active"):
             services.send_test(webhook)
@@ -189,7 +301,7 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
         for webhook in queryset:
             secret = services.rotate_secret(webhook)
             self.message_user(
-                request, f"New secret for {webhook.url} (shown only now): {secret}",
+                request, f"New secret for {webhook} (shown only now): {secret}",
                 messages.WARNING,
             )
 

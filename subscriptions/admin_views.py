@@ -9,7 +9,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,8 +18,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
+from events.catalog import PING, TRIGGERS
 from subscriptions import services
 from webhooks_project.errors import DomainConflict
+from webhooks_project.timefmt import admin_time
 
 RECENT_DELIVERIES = 20
 RATE_WINDOW_DAYS = 7
@@ -68,7 +70,7 @@ def last_error(webhook):
     error = attempt.error or f"HTTP {attempt.response_status}"
     return format_html(
         '{} — <a href="{}">try {} of delivery {}</a>: {}',
-        timezone.localtime(attempt.started_at).strftime("%Y-%m-%d %H:%M:%S"),
+        admin_time(attempt.started_at),
         delivery_url(attempt.delivery_id), attempt.number, attempt.delivery_id,
         Truncator(error).chars(300),
     )
@@ -80,7 +82,7 @@ def health(webhook):
         return "No delivery has finished yet."
 
     def when(value):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "never"
+        return admin_time(value) if value else "never"
 
     return format_html(
         "{} consecutive failure(s); failing since: {}; last success: {}; last failure: {}",
@@ -104,7 +106,7 @@ def recent_deliveries(webhook):
         (
             (d.status, delivery_url(d.id), d.id,
              " (redelivery)" if d.redelivery_of_id else "",
-             timezone.localtime(d.created_date).strftime("%Y-%m-%d %H:%M:%S"),
+             admin_time(d.created_date),
              d.event.type, badge(d.status), d.tries, d.last_status_code or "-",
              Truncator(d.last_error).chars(120) or "-")
             for d in deliveries
@@ -177,14 +179,38 @@ class WebhookAdminViews:
             self.message_user(request, exc.message, messages.ERROR)
         return self._change_page(webhook)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The page's "Send test" offers every type: the webhook's own triggers' types first."""
+        from subscriptions.admin import deliveries_url
+
+        webhook = self.get_object(request, unquote(object_id))
+        extra = {}
+        if webhook is not None:
+            own = {TRIGGERS[name].event_type.value for name in webhook.triggers
+                   if name in TRIGGERS}
+            types = services.test_event_types()
+            extra = {
+                "test_types": sorted(types, key=lambda t: (t != PING and t not in own,
+                                                           types.index(t))),
+                "own_types": own,
+                "deliveries_url": deliveries_url(webhook.pk),
+            }
+        return super().change_view(request, object_id, form_url,
+                                   {**extra, **(extra_context or {})})
+
     def send_test_view(self, request, object_id):
+        event_type = request.POST.get("type") or PING
+
         def act(webhook):
             if not webhook.is_active:
                 raise DomainConflict("The webhook is disabled; enable it to send a test.")
-            delivery = services.send_test(webhook)
+            try:
+                delivery = services.send_test(webhook, event_type)
+            except ValidationError as exc:
+                raise DomainConflict(" ".join(exc.message_dict["type"])) from None
             self.message_user(request, format_html(
-                'Test event queued: <a href="{}">delivery {}</a>.',
-                delivery_url(delivery.id), delivery.id,
+                'Test event queued ({}): <a href="{}">delivery {}</a>.',
+                event_type, delivery_url(delivery.id), delivery.id,
             ))
         return self._button(request, object_id, act)
 
@@ -210,29 +236,37 @@ class WebhookAdminViews:
         return self._button(request, object_id, act)
 
     def recover_view(self, request, object_id):
-        """An intermediate page asking since when, then delivery.recovery.start_recovery."""
-        from delivery.recovery import start_recovery
+        """Two steps: the window is asked for and the page says how many deliveries it would
+        resend (delivery.recovery.preview_recovery); only the confirming POST resends them."""
+        from delivery.recovery import preview_recovery, start_recovery
+        from subscriptions.admin import deliveries_url
 
         webhook = self._webhook_or_none(request, object_id)
         if webhook is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        preview = None
         if request.method == "POST":
             form = RecoverForm(request.POST)
             if form.is_valid():
                 since, until = form.cleaned_data["since"], form.cleaned_data.get("until")
+                confirmed = request.POST.get("confirm") == "1"
                 try:
-                    count = start_recovery(webhook, since, until)
+                    count = (start_recovery if confirmed else preview_recovery)(
+                        webhook, since, until)
                 except DomainConflict as exc:
                     form.add_error(exc.field or None, exc.message)
                 else:
-                    self.message_user(
-                        request, f"{count} failed delivery(ies) since "
-                                 f"{timezone.localtime(since):%Y-%m-%d %H:%M} queued for "
-                                 "redelivery." if count else
-                                 "No failed deliveries to recover in that window.",
-                        messages.SUCCESS if count else messages.INFO,
-                    )
-                    return self._change_page(webhook)
+                    if confirmed:
+                        self.message_user(
+                            request, f"{count} failed delivery(ies) since "
+                                     f"{admin_time(since)} queued for redelivery." if count else
+                                     "No failed deliveries to recover in that window.",
+                            messages.SUCCESS if count else messages.INFO,
+                        )
+                        return self._change_page(webhook)
+                    preview = {"count": count, "since": admin_time(since),
+                               "until": admin_time(until) if until else "now",
+                               "failed_url": deliveries_url(webhook.pk, status__exact="failed")}
         else:
             start = timezone.localtime() - timedelta(days=1)
             form = RecoverForm(initial={"since": start.strftime("%Y-%m-%dT%H:%M")})
@@ -243,6 +277,7 @@ class WebhookAdminViews:
             "opts": self.opts,
             "original": webhook,
             "form": form,
+            "preview": preview,
             "has_view_permission": self.has_view_permission(request, webhook),
         }
         return TemplateResponse(

@@ -102,7 +102,8 @@ class IncomingRequestSerializer(serializers.ModelSerializer):
     def get_objectId(self, obj) -> str | None:
         return obj.created_object_id or None
 
-    @extend_schema_field({"nullable": True, "description": "The body as parsed, when it parses."})
+    # OpenAPI 3.1: an empty schema admits any JSON value, null included.
+    @extend_schema_field({"description": "The body as parsed, when it parses; else null."})
     def get_payload(self, obj):
         return parsed_body(obj)
 

@@ -16,6 +16,9 @@ class Webhook(models.Model):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="webhooks"
     )
+    # What it is for, in the admin and the API: several webhooks often share one receiver URL.
+    name = models.CharField(max_length=100, blank=True)
+    description = models.TextField(max_length=1000, blank=True)
     url = models.URLField(max_length=2048)
     triggers = models.JSONField(default=list)
     # Scope: at most one of these; none = every object of that kind in the organization.
@@ -56,7 +59,7 @@ class Webhook(models.Model):
         indexes = [models.Index(fields=["organization", "status"])]
 
     def __str__(self) -> str:
-        return self.url
+        return f"{self.name} ({self.url})" if self.name else self.url
 
     @property
     def is_active(self) -> bool:

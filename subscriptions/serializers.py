@@ -73,6 +73,9 @@ class CustomHeadersField(serializers.DictField):
 
 
 class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=1000, required=False, allow_blank=True,
+                                        default="")
     url = WebhookUrlField(max_length=2048)
     triggers = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(TRIGGERS)), allow_empty=False,
@@ -114,7 +117,8 @@ class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializ
     class Meta:
         model = Webhook
         fields = [
-            "id", "createdDate", "createdBy", "updatedDate", "updatedBy", "url", "triggers",
+            "id", "createdDate", "createdBy", "updatedDate", "updatedBy", "name", "description",
+            "url", "triggers",
             "status", "disabledReason", "workflowId", "taskId", "formId", "dataSetId",
             "rateLimit", "headers", "headerNames",
         ]
@@ -126,6 +130,7 @@ class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializ
     def to_service_data(self) -> dict:
         data = self.validated_data
         return {
+            "name": data.get("name", ""), "description": data.get("description", ""),
             "url": data["url"], "triggers": data["triggers"],
             "workflow": data.get("workflow"), "form": data.get("form"),
             "data_set": data.get("data_set"), "task_group_id": data.get("task_group_id", ""),
@@ -154,3 +159,15 @@ class RecoverSerializer(StrictTypesMixin, serializers.Serializer):
 
 class RecoverResultSerializer(serializers.Serializer):
     count = serializers.IntegerField(read_only=True)
+
+
+class TestEventSerializer(serializers.Serializer):
+    """POST /webhooks/{id}/test: which event to send (default: a Ping)."""
+
+    type = serializers.ChoiceField(choices=[], required=False)
+
+    def __init__(self, *args, **kwargs):
+        from subscriptions.services import test_event_types
+
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = test_event_types()

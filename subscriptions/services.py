@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from delivery.signing import generate_secret
 from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
-from events.catalog import PING, TASK_EVENTS, TRIGGERS, Kind, kind_of_triggers
+from events.catalog import PING, TASK_EVENTS, TRIGGERS, EventType, Kind, kind_of_triggers
 from subscriptions.headers import validate_headers
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
 from webhooks_project.errors import DomainConflict
@@ -67,8 +68,15 @@ def validate_webhook_data(organization: Organization, data: dict) -> dict:
         if not templates.exists():
             raise ValidationError({"taskId": "No task template with this id in the scope."})
     check_destination(data.get("url") or "")
+    name = (data.get("name") or "").strip()
+    description = (data.get("description") or "").strip()
+    if len(name) > 100:
+        raise ValidationError({"name": "At most 100 characters."})
+    if len(description) > 1000:
+        raise ValidationError({"description": "At most 1000 characters."})
     cleaned = {
-        "url": data["url"], "triggers": list(dict.fromkeys(triggers)),
+        "name": name, "description": description, "url": data["url"],
+        "triggers": list(dict.fromkeys(triggers)),
         "workflow": scope["workflow"], "form": scope["form"], "data_set": scope["data_set"],
         "task_group_id": task_group_id,
         "rate_limit": _valid_rate_limit(data.get("rate_limit")),
@@ -165,18 +173,37 @@ def enable_webhook(webhook: Webhook, *, actor=None) -> None:
     webhook.save()
 
 
+def test_event_types() -> list[str]:
+    """What "Send test" can send: a Ping, or the example body of any event type."""
+    return [PING, *(t.value for t in EventType)]
+
+
 @transaction.atomic
-def send_test(webhook: Webhook):
-    """A signed Ping event delivered to this webhook only, through the real delivery path."""
+def send_test(webhook: Webhook, event_type: str = PING):
+    """A signed test event delivered to this webhook only, through the real delivery path (an
+    Event and a Delivery row, then the workers): a Ping, or the documented example body of
+    `event_type` (events/example_bodies.json) with `"test": true` in the envelope, so a
+    receiver can tell it from a real change."""
     from delivery.dispatch import create_deliveries, enqueue_after_commit
     from events import payloads
+    from events.examples import stored_examples
     from events.outbox import PendingEvent
     from events.writer import build_event
 
+    if event_type not in test_event_types():
+        raise ValidationError({"type": f"Unknown event type {event_type!r}. Known: "
+                                       f"{', '.join(test_event_types())}."})
+    if event_type == PING:
+        data = payloads.render_ping(webhook)
+    else:
+        data = stored_examples()[event_type]["data"]
     event = build_event(
-        PendingEvent(organization_id=webhook.organization_id, type=PING,
-                     data=payloads.render_ping(webhook))
+        PendingEvent(organization_id=webhook.organization_id, type=event_type, data=data)
     )
+    if event_type != PING:
+        envelope = json.loads(event.body)
+        envelope["test"] = True
+        event.body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
     event.save()
     (delivery,) = create_deliveries([(event, webhook)], now=timezone.now())
     enqueue_after_commit([delivery])

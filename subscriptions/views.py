@@ -8,12 +8,14 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
 from delivery.serializers import DeliverySerializer
+from events.catalog import PING
 from subscriptions import services
 from subscriptions.models import Webhook
 from subscriptions.serializers import (
     RecoverResultSerializer,
     RecoverSerializer,
     SecretSerializer,
+    TestEventSerializer,
     WebhookSerializer,
     WebhookWithSecretSerializer,
 )
@@ -79,15 +81,17 @@ class WebhookViewSet(
         )
 
     @extend_schema(
-        request=None,
+        request=TestEventSerializer,
         responses={202: DeliverySerializer, 409: OpenApiResponse(description="Disabled")},
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         webhook = self.get_object()
+        body = TestEventSerializer(data=request.data if isinstance(request.data, dict) else {})
+        body.is_valid(raise_exception=True)
         if not webhook.is_active:
             raise Conflict("The webhook is disabled; enable it to send a test.")
-        delivery = services.send_test(webhook)
+        delivery = services.send_test(webhook, body.validated_data.get("type") or PING)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: WebhookSerializer})

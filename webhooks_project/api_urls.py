@@ -9,4 +9,5 @@ urlpatterns: list = [
     path("", include("subscriptions.api_urls")),
     path("", include("subscriptions.incoming_api_urls")),
     path("", include("delivery.api_urls")),
+    path("", include("events.api_urls")),
 ]

@@ -1,4 +1,11 @@
-"""GET /healthz: can we reach the database, the broker and at least one worker?"""
+"""GET /healthz: can we reach the database, the broker and at least one worker?
+
+A 503 here is the answer to the question, not a server error: Django's request logger would
+log it as ERROR (every poll while the workers start, under `make run`), so HealthLogFilter
+drops that record and the view logs the failing checks as a WARNING instead.
+"""
+
+import logging
 
 from django.db import connection
 from django.http import JsonResponse
@@ -38,12 +45,27 @@ def _workers() -> dict:
     return result
 
 
+logger = logging.getLogger(__name__)
+
+
+class HealthLogFilter(logging.Filter):
+    """On django.request: drops the record of a /healthz answer (503 when unavailable)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        return getattr(request, "path", None) != "/healthz"
+
+
 @require_GET
 def healthz(request):
     checks = {"database": _database(), "broker": _broker()}
     checks["worker"] = _workers() if checks["broker"]["ok"] else {"ok": False, "count": 0,
                                                                    "error": "broker down"}
     healthy = all(check["ok"] for check in checks.values())
+    if not healthy:
+        failing = {name: check.get("error", "") for name, check in checks.items()
+                   if not check["ok"]}
+        logger.warning("healthz: unavailable: %s", failing)
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,

@@ -21,7 +21,13 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG is off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Links and incoming webhook URLs; without it, the address the web process binds (WEB_BIND,
+# as the Procfile's gunicorn does), with 0.0.0.0 read as this machine's loopback.
+_BIND_HOST, _, _BIND_PORT = env.str("WEB_BIND", default="127.0.0.1:8000").rpartition(":")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="") or (
+    f"http://{'127.0.0.1' if _BIND_HOST in {'', '0.0.0.0', '::', '[::]'} else _BIND_HOST}"
+    f":{_BIND_PORT}"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "workflows",
     "datasets",
@@ -59,7 +66,8 @@ WSGI_APPLICATION = "webhooks_project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides (the API docs pages without any external URL).
+        "DIRS": [BASE_DIR / "webhooks_project" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -270,10 +278,24 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "workflows.models.runs.ApprovalStatus",
         "ActiveStatusEnum": "subscriptions.models.WebhookStatus",
     },
+    # Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package, served as our own
+    # static files: the docs work offline and never load a script from elsewhere.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl None: Swagger UI would otherwise send the schema to an online validator.
+    # An API key typed into "Authorize" is not persisted (it would sit in localStorage).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None,
+                            "persistAuthorization": False},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks_project.openapi.add_error_responses",
+        "webhooks_project.openapi_docs.document_operations",
+        "events.catalogue.openapi_webhooks",
+        "webhooks_project.openapi_docs.openapi_31",
     ],
+    # 3.1: the outgoing events are documented in the schema's `webhooks` section.
+    "OAS_VERSION": "3.1.0",
 }
 
 # --- Logging and metrics ----------------------------------------------------------------------
@@ -298,7 +320,10 @@ LOGGING = {
             "rename_fields": {"levelname": "level", "name": "logger"},
         },
     },
-    "filters": {"redact_secrets": {"()": "webhooks_project.log_redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "webhooks_project.log_redaction.RedactSecretsFilter"},
+        "health": {"()": "webhooks_project.health.HealthLogFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler", "formatter": LOG_FORMAT,
@@ -306,6 +331,8 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # /healthz answering 503 is a report, not a server error (webhooks_project/health.py).
+    "loggers": {"django.request": {"filters": ["health"]}},
 }
 # Workers log through the configuration above too, instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -16,6 +16,12 @@ from webhooks_project.admin_scoping import (
     ReadOnlyInlineMixin,
 )
 from webhooks_project.errors import DomainConflict
+from workflows.admin_builder import (
+    ConditionalRuleForm,
+    FormFieldTemplateForm,
+    TaskTemplateForm,
+    save_version_formset,
+)
 from workflows.models import (
     Approval,
     ConditionalRule,
@@ -104,31 +110,32 @@ class WorkflowAdmin(OrganizationScopedAdmin):
         return obj.versions.count()
 
 
+# The three inlines below are edited together and saved in one go: tasks, fields and rules
+# refer to one another through pickers (workflows/admin_builder.py).
 class TaskTemplateInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = TaskTemplate
+    form = TaskTemplateForm
     organization_path = "version__workflow__organization"
     extra = 0
-    fields = [
-        "order", "name", "task_type", "stop_task", "hidden_by_default", "group_id",
-        "subject_templates",
-    ]
+    fields = ["order", "name", "task_type", "stop_task", "hidden_by_default", "group_id",
+              "subjects"]
 
 
 class FormFieldTemplateInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = FormFieldTemplate
+    form = FormFieldTemplateForm
     organization_path = "version__workflow__organization"
     extra = 0
-    fields = [
-        "task_template", "order", "label", "field_type", "required", "hidden_by_default",
-        "options", "group_id",
-    ]
+    fields = ["task", "order", "label", "field_type", "required", "hidden_by_default",
+              "options", "group_id"]
 
 
 class ConditionalRuleInline(OrganizationScopedInlineMixin, admin.StackedInline):
     model = ConditionalRule
+    form = ConditionalRuleForm
     organization_path = "version__workflow__organization"
     extra = 0
-    fields = ["order", "action", "condition", "target_tasks", "target_fields"]
+    fields = ["order", "action", "condition", "target_tasks_refs", "target_fields_refs"]
 
 
 @admin.register(WorkflowVersion)
@@ -141,19 +148,12 @@ class WorkflowVersionAdmin(OrganizationScopedAdmin):
     readonly_fields = ["id", "created_date"]
     inlines = [TaskTemplateInline, FormFieldTemplateInline, ConditionalRuleInline]
 
-    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
-        # Within a version, task and field choices are that version's own.
-        if obj is not None:
-            for formset in formsets:
-                for form in formset.forms:
-                    for name in ("task_template", "subject_templates", "target_tasks"):
-                        if name in form.fields:
-                            form.fields[name].queryset = TaskTemplate.objects.filter(version=obj)
-                    if "target_fields" in form.fields:
-                        form.fields["target_fields"].queryset = FormFieldTemplate.objects.filter(
-                            version=obj
-                        )
-        return super().get_inline_formsets(request, formsets, inline_instances, obj)
+    class Media:
+        js = ["workflows/version_builder.js"]
+        css = {"all": ["workflows/version_builder.css"]}
+
+    def save_formset(self, request, form, formset, change):
+        save_version_formset(request, form.instance, formset)
 
 
 # ---------------------------------------------------------------------------------------------

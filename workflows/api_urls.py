@@ -1,7 +1,6 @@
 """/api/v1/ routes of the workflows app."""
 
-from rest_framework.routers import SimpleRouter
-
+from webhooks_project.routers import OptionalSlashRouter
 from workflows.views import (
     FormResponseViewSet,
     FormViewSet,
@@ -10,7 +9,7 @@ from workflows.views import (
     WorkflowViewSet,
 )
 
-router = SimpleRouter(trailing_slash=False)
+router = OptionalSlashRouter()
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("workflow-runs", WorkflowRunViewSet, basename="workflow-run")
 router.register(r"workflow-runs/(?P<run_id>[^/.]+)/tasks", RunTaskViewSet, basename="run-task")

@@ -55,17 +55,19 @@ def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
     options = page.locator("#id_organization option").all_inner_texts()
     assert "Browser Org" in options and other.name not in options
     page.select_option("#id_organization", label="Browser Org")
+    page.fill("#id_name", "Browser hook")
     page.fill("#id_url", receiver.url)
-    page.check("input[name=triggers][value=WorkflowRunCreated]")
+    page.check("input[name=triggers][value=ChecklistCreated]")
     page.click("input[name=_save]")
     warning = page.locator(".messagelist .warning")
     expect(warning).to_contain_text("Signing secret")
     secret = re.search(r"whsec_[A-Za-z0-9+/=]+", warning.inner_text()).group(0)
     webhook = Webhook.objects.get(organization=organization)
-    assert webhook.url == receiver.url and webhook.triggers == ["WorkflowRunCreated"]
+    assert webhook.url == receiver.url and webhook.triggers == ["ChecklistCreated"]
+    assert webhook.name == "Browser hook"
 
-    # Its page: no deliveries yet; "Send test".
-    page.locator("#result_list").get_by_role("link", name=receiver.url).click()
+    # Its page: no deliveries yet; "Send test" (a Ping, the first choice).
+    page.locator("#result_list").get_by_role("link", name="Browser hook").click()
     expect(page.locator(".field-recent_deliveries")).to_contain_text("No deliveries yet")
     page.click("#send-test")
     expect(page.locator(".messagelist .success, .messagelist .info").first).to_contain_text(
@@ -116,11 +118,16 @@ def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
 
     shots = Path(tempfile.mkdtemp(prefix="admin-browser-"))
     page.screenshot(path=str(shots / "webhook-page.png"), full_page=True)
+    page.goto(f"{base}/admin/subscriptions/webhook/")
+    page.screenshot(path=str(shots / "webhook-list.png"), full_page=True)
+    page.goto(f"{base}/admin/subscriptions/webhook/{webhook.id}/change/")
 
     # The other buttons: recover (nothing failed), rotate the secret, disable and enable.
     page.click("#recover")
-    page.click("input[type=submit][value='Recover failed deliveries']")
-    expect(page.locator(".messagelist")).to_contain_text("No failed deliveries to recover")
+    page.click("#preview-recover")
+    expect(page.locator("#recover-preview")).to_contain_text("No failed deliveries to recover")
+    expect(page.locator("#confirm-recover")).to_have_count(0)
+    page.click("a.closelink:text('Cancel')")
     page.click("#rotate-secret")
     expect(page.locator(".messagelist .warning")).to_contain_text("New signing secret")
     assert webhook.secrets.count() == 2

@@ -8,7 +8,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from events.catalog import PING, EventType
-from events.examples import ALL_TYPES, DOC_PATH, example_bodies, render_markdown
+from events.examples import (
+    ALL_TYPES,
+    DOC_PATH,
+    EXAMPLES_PATH,
+    example_bodies,
+    render_examples_json,
+    render_markdown,
+    stored_examples,
+)
 from events.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +27,13 @@ def test_docs_events_md_is_what_the_code_renders():
     assert DOC_PATH.read_text(encoding="utf-8") == rendered, (
         "docs/events.md is out of date: run `python manage.py event_docs` and commit it."
     )
+
+
+def test_stored_example_bodies_are_what_the_code_renders():
+    assert EXAMPLES_PATH.read_text(encoding="utf-8") == render_examples_json(), (
+        "events/example_bodies.json is out of date: run `python manage.py event_docs`."
+    )
+    assert list(stored_examples()) == ALL_TYPES
 
 
 def test_every_event_type_has_a_real_example_and_nothing_is_left_behind():
@@ -41,11 +56,14 @@ def test_examples_are_stable_between_runs():
 def test_check_option_fails_on_a_stale_file(tmp_path, monkeypatch):
     stale = tmp_path / "events.md"
     stale.write_text("# old\n")
+    examples = tmp_path / "example_bodies.json"
     monkeypatch.setattr("events.management.commands.event_docs.DOC_PATH", stale)
+    monkeypatch.setattr("events.management.commands.event_docs.EXAMPLES_PATH", examples)
     with pytest.raises(CommandError, match="out of date"):
         call_command("event_docs", "--check", stdout=None, stderr=None)
     call_command("event_docs")
     assert stale.read_text() == render_markdown()
+    assert examples.read_text() == render_examples_json()
     call_command("event_docs", "--check")
 
 

@@ -149,7 +149,8 @@ def test_a_failing_subscription_is_auto_disabled_and_admins_emailed(stack, recei
     webhook.refresh_from_db()
     assert webhook.status == WebhookStatus.DISABLED
     assert "2 deliveries in a row failed" in webhook.disabled_reason
-    mail = _wait(lambda: list(tmp_path.iterdir()), what="an email")
+    # The file backend creates the file before it writes the message: wait for its content.
+    mail = _wait(lambda: [p for p in tmp_path.iterdir() if p.stat().st_size], what="an email")
     text = mail[0].read_text()
     assert admin.user.email in text and "Webhook disabled" in text
     # Deliveries to a disabled subscription are cancelled, not sent.

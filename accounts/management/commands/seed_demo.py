@@ -40,16 +40,20 @@ def seed_content(organization, actor) -> str:
         {"name": "Name", "fieldType": "Text"}, {"name": "Since", "fieldType": "DateTime"}])
     create_form(organization, "Feedback", [{"label": "Comment", "type": "Textarea"}])
     _, secret = create_webhook(organization, {
+        "name": "Demo: workflow events", "description": "Every workflow run and task event.",
         "url": DEMO_RECEIVER,
         "triggers": ["TaskCheckedUnchecked", "ChecklistCreated", "ChecklistCompleted",
                      "TaskReady", "TaskNotReady", "TaskApproved", "TaskRejected"],
     }, actor=actor)
-    for triggers in (["DataSetRecordCreated", "DataSetRecordUpdated", "DataSetRecordDeleted"],
-                     ["FormResponseCompleted"]):
-        webhook, _ = create_webhook(organization, {"url": DEMO_RECEIVER, "triggers": triggers},
-                                    actor=actor)
-        # One secret for all three demo webhooks, so the local receiver can check them all.
-        webhook.secrets.update(secret=secret)
+    for name, triggers in (
+        ("Demo: data set records",
+         ["DataSetRecordCreated", "DataSetRecordUpdated", "DataSetRecordDeleted"]),
+        ("Demo: form responses", ["FormResponseCompleted"]),
+    ):
+        # Each its own secret: the local receiver verifies with every webhook's secrets.
+        create_webhook(
+            organization, {"name": name, "url": DEMO_RECEIVER, "triggers": triggers}, actor=actor
+        )
     start_run(workflow, actor=actor, name="Onboarding Ada Lovelace")
     create_record(data_set, {data_set.fields.get(name="Name").id: "Acme Corp"}, actor=actor)
     return secret
@@ -74,7 +78,12 @@ class Command(BaseCommand):
             secret_file.write_text(secret)
             key_line = f"  API key:  {raw_key}   (shown once; header X-API-Key)"
         else:
-            key_line = "  API key:  created at first run (shown once then)"
+            key_line = (
+                "  API key:  shown only when first created; for a new one run\n"
+                f"            .venv/bin/python manage.py create_api_key --email {DEMO_EMAIL} "
+                "--name demo\n"
+                f"            or use {base}/admin/accounts/apikey/add/"
+            )
         self.stdout.write(
             "\n".join(
                 [
