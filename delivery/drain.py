@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 
 import redis
+from django.conf import settings
 from django.utils import timezone
 
 from delivery.flow import Destination
@@ -45,6 +46,13 @@ def lower_wake_flag(webhook_id: str) -> None:
     except redis.RedisError as exc:
         # Harmless: the flag expires, and until then the sweeper covers new deliveries.
         logger.warning("drain flag of %s not lowered (%s)", webhook_id, exc)
+
+
+def batch_size() -> int:
+    """A drain's batch: at most what a worker process can have in flight at once, so that a
+    whole batch is admitted and claimed together and the next drain (another process, often)
+    starts on the rows after it right away, instead of after the batch's last places free up."""
+    return max(1, min(settings.WEBHOOK_DELIVERY_BATCH_SIZE, settings.WEBHOOK_MAX_POSTS_IN_FLIGHT))
 
 
 def destinations(deliveries) -> dict[str, Destination]:

@@ -36,6 +36,7 @@ from django.db import OperationalError, connection
 from delivery import throttle
 from delivery.flow import Destination, Gate
 from delivery.http import Post, WebhookSender, get_sender
+from delivery.models import DeliveryStatus
 from delivery.policy import RetryPolicy
 from delivery.signing import sign_headers
 from delivery.ssrf import parse_networks
@@ -199,8 +200,14 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
 
 
 def _log(item: SentTry, outcome: TryOutcome) -> None:
+    # A try that succeeded is at DEBUG: its record is in the database (admin, API, metrics), and
+    # a line per delivery costs a busy worker more than the record does. A failure is at INFO.
+    level = logging.DEBUG if outcome.status == DeliveryStatus.SUCCEEDED else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
     claim, result = item.claim, item.result
-    logger.info(
+    logger.log(
+        level,
         "delivery %s try %d -> %s (%s)", claim.delivery_id, claim.number, outcome.status,
         result.status_code or result.error,
         extra={"event_id": claim.event_id, "delivery_id": claim.delivery_id,

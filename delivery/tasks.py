@@ -39,7 +39,7 @@ def drain_webhook(webhook_id: str) -> int:
     """One batch of a subscription's waiting first tries (see delivery/drain.py); queues the
     next batch once this one is claimed, until none is left."""
     drain.lower_wake_flag(webhook_id)
-    size = max(1, settings.WEBHOOK_DELIVERY_BATCH_SIZE)
+    size = drain.batch_size()
     waiting = drain.due_first_tries(webhook_id, size)
     if not waiting:
         return 0

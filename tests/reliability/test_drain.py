@@ -54,7 +54,7 @@ def test_one_drain_is_woken_until_it_starts(stack):
 
 def test_a_stream_of_lone_deliveries_goes_out_in_batches(stack, receiver):
     webhook = _webhook(receiver.url)
-    count = settings.WEBHOOK_DELIVERY_BATCH_SIZE + 10  # a full batch and part of another
+    count = drain.batch_size() + 10  # a full batch and part of another
     ids = [send_test(webhook).id for _ in range(count)]
     publisher.flush()
     assert _drains_queued_for(webhook.id) == 1
@@ -66,7 +66,7 @@ def test_a_stream_of_lone_deliveries_goes_out_in_batches(stack, receiver):
     assert all(d.attempts.count() == 1 for d in deliveries)
     # One drain task per batch (the last one finds nothing left), and no task of their own.
     log = worker.log_path.read_text()
-    batches = math.ceil(count / settings.WEBHOOK_DELIVERY_BATCH_SIZE)
+    batches = math.ceil(count / drain.batch_size())
     assert batches <= log.count("delivery.tasks.drain_webhook[") // 2 <= batches + 1
     assert "delivery.tasks.deliver[" not in log
 
