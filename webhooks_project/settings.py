@@ -196,7 +196,7 @@ WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100
 # endpoint (host and port; 0, the default: no such limit beyond the slow-endpoint one below,
 # docs/decisions). A try waits for a place before it is claimed; one that finds none within
 # WEBHOOK_ADMISSION_WAIT seconds is put back, untried, for a moment.
-WEBHOOK_MAX_POSTS_IN_FLIGHT = env.int("WEBHOOK_MAX_POSTS_IN_FLIGHT", default=64)
+WEBHOOK_MAX_POSTS_IN_FLIGHT = env.int("WEBHOOK_MAX_POSTS_IN_FLIGHT", default=128)
 WEBHOOK_MAX_POSTS_PER_ENDPOINT = env.int("WEBHOOK_MAX_POSTS_PER_ENDPOINT", default=0)
 WEBHOOK_ADMISSION_WAIT = env.float("WEBHOOK_ADMISSION_WAIT", default=5.0)
 # The committing request hands its wake-up to a background thread instead of publishing itself.
