@@ -75,6 +75,8 @@ class Gate:
         # Per host and port: its semaphore and how many tries hold or await it. An entry goes
         # when the last of them is done, so a long-lived worker keeps none for past receivers.
         self._per_endpoint: dict[tuple, tuple[asyncio.Semaphore, list[int]]] = {}
+        # Per slow endpoint: the lock its tries take turns on to ask Redis, and how many wait.
+        self._slow_askers: dict[str, list] = {}
 
     @property
     def endpoints_tracked(self) -> int:
@@ -161,9 +163,22 @@ class Gate:
 
         loop = asyncio.get_running_loop()
         endpoint = throttle.endpoint_of(url)
-        while True:
-            token = await loop.run_in_executor(
-                None, throttle.take_slow_slot, endpoint, lease_seconds())
-            if token is not None:
-                return "slow", endpoint, token
-            await asyncio.sleep(SLOW_SLOT_POLL_SECONDS)
+        # One try per endpoint and process asks Redis at a time; the others wait their turn
+        # here, so a hundred tries queued for a slow receiver cost a few Redis calls a second,
+        # not a hundred.
+        asking = self._slow_askers.get(endpoint)
+        if asking is None:
+            asking = self._slow_askers[endpoint] = [asyncio.Lock(), 0]
+        asking[1] += 1
+        try:
+            async with asking[0]:
+                while True:
+                    token = await loop.run_in_executor(
+                        None, throttle.take_slow_slot, endpoint, lease_seconds())
+                    if token is not None:
+                        return "slow", endpoint, token
+                    await asyncio.sleep(SLOW_SLOT_POLL_SECONDS)
+        finally:
+            asking[1] -= 1
+            if not asking[1]:
+                del self._slow_askers[endpoint]
