@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings as django_settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -96,6 +97,12 @@ class WebhookForm(forms.ModelForm):
         cleaned = super().clean()
         organization = cleaned.get("organization") or getattr(self.instance, "organization", None)
         if organization is None or self.errors:
+            return cleaned
+        limit = django_settings.WEBHOOK_MAX_PER_ORGANIZATION
+        if self.instance._state.adding and Webhook.objects.filter(
+                organization=organization).count() >= limit:
+            self.add_error(None, f"An organization can have at most {limit} webhooks; delete "
+                                 "one first.")
             return cleaned
         try:
             services.validate_webhook_data(organization, self.service_data())

@@ -163,3 +163,18 @@ def test_webhook_options_in_the_admin_keep_header_values_write_only(org_admin, o
     form.update(custom_headers="Host: evil.example")
     refused = org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/", form)
     assert refused.status_code == 200 and "cannot be customised" in refused.content.decode()
+
+
+def test_a_webhook_over_the_organizations_limit_is_a_form_error_not_a_500(org_admin, orgs,
+                                                                          settings):
+    from subscriptions.models import Webhook
+    from subscriptions.services import create_webhook
+
+    settings.WEBHOOK_MAX_PER_ORGANIZATION = 1
+    create_webhook(orgs["a"].org, {"url": "http://127.0.0.1:9/one", "triggers": ["TaskReady"]})
+    response = org_admin.post("/admin/subscriptions/webhook/add/", {
+        "organization": orgs["a"].org.pk, "url": "http://127.0.0.1:9/two",
+        "triggers": ["TaskReady"]})
+    assert response.status_code == 200
+    assert "at most 1 webhooks" in response.content.decode()
+    assert Webhook.objects.filter(organization=orgs["a"].org).count() == 1
