@@ -29,6 +29,8 @@ def _route_takes(request) -> bool:
         match = resolve(request.path_info)
     except Resolver404:
         return False
+    if match.url_name == "api-not-found":
+        return False  # no route: the catch-all answers 404 to every method
     method = request.method.lower()
     actions = getattr(match.func, "actions", None)  # a DRF viewset's {method: action}
     if actions is not None:
