@@ -149,6 +149,30 @@ class Summary:
 _SKIPPED, _PUT_BACK = "skipped", "put back"
 
 
+# On SQLite, the worker's writer asks for the database's write lock every millisecond or two
+# (a short busy timeout of its own, and a retry here) instead of napping in SQLite's busy
+# handler, whose naps grow to 100 ms: a web process writing back to back would otherwise take
+# the lock again before the nap ends, every time, and leave the claims and records waiting.
+SQLITE_BUSY_MS = 2
+SQLITE_LOCK_PAUSE = 0.0005
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _holding_the_write_lock(work: Callable, *args):
+    if connection.vendor != "sqlite":
+        return work(*args)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        try:
+            return work(*args)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(SQLITE_LOCK_PAUSE)
+
+
 def _on_database_error() -> None:
     # The next call starts from a new connection: this one may be broken (a restarted server).
     connection.close()
@@ -156,7 +180,7 @@ def _on_database_error() -> None:
 
 def _claim_batch(delivery_ids: list[str]) -> list[ClaimedTry | None]:
     try:
-        return _claim(delivery_ids)
+        return _holding_the_write_lock(_claim, delivery_ids)
     except Exception:
         _on_database_error()
         raise
@@ -175,7 +199,7 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
     policy = RetryPolicy.from_settings(settings)
     for attempt in range(1, RECORD_TRIES + 1):
         try:
-            outcomes = record_tries(sent, policy)
+            outcomes = _holding_the_write_lock(record_tries, sent, policy)
             break
         except OperationalError as exc:
             logger.warning("tries not recorded yet (%s); attempt %d of %d", exc, attempt,
@@ -271,7 +295,8 @@ class Pipeline:
         if put_back:
             from delivery.dispatch import put_back as put_them_back
 
-            await loop.run_in_executor(self._database, put_them_back, put_back)
+            await loop.run_in_executor(self._database, _holding_the_write_lock, put_them_back,
+                                       put_back)
         if sent:
             await loop.run_in_executor(None, throttle.note_durations, [
                 (item.claim.url, None if item.result.status_code is None
