@@ -66,7 +66,7 @@ class Gate:
     """Admission of a worker process's tries, on its sending loop (used from that loop only).
 
     `admit(url, slow)` waits for a place and yields True, or yields False when none came within
-    the admission wait; the place is given back when the block ends (the POST is done)."""
+    the admission wait; the place is given back when the block ends (the try is recorded)."""
 
     def __init__(self, max_in_flight: int, max_per_endpoint: int, wait_seconds: float) -> None:
         self.wait_seconds = wait_seconds

@@ -329,7 +329,10 @@ class Pipeline:
                 sent = await self._send(claim)
             finally:
                 self._posting -= 1
-        await self._records.submit(sent)
+            # Its place is given back only once the try is recorded: so a process never holds
+            # more claimed, unrecorded tries than its POST limit (all that a kill can send
+            # twice), and a slow database slows the claiming instead of piling up results.
+            await self._records.submit(sent)
         return sent
 
     async def _send(self, claim: ClaimedTry) -> SentTry:

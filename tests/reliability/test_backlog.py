@@ -131,7 +131,8 @@ def test_a_worker_killed_in_a_backlog_loses_nothing(stack):
         seen = Counter(r.headers["webhook-id"] for r in receiver.requests)
     assert len(seen) == 500
     duplicates = sum(n - 1 for n in seen.values())
-    # At most the tries the killed process had in flight (its admitted, claimed POSTs).
+    # At most the tries the killed process held claimed and unrecorded: its POST places (a
+    # place is given back once its try is recorded).
     assert duplicates <= settings.WEBHOOK_MAX_POSTS_IN_FLIGHT
     deliveries = list(Delivery.objects.filter(pk__in=ids))
     assert {d.status for d in deliveries} == {DeliveryStatus.SUCCEEDED}
