@@ -156,6 +156,12 @@ CELERY_TASK_IGNORE_RESULT = True
 # A worker reserves no more tasks than it has threads for: a batch waiting in one worker's
 # buffer while another worker is idle is a batch sent late.
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+# Celery's Django fixup closes a task thread's database connection before and after every task
+# unless told to reuse it, and a new PostgreSQL connection costs a worker more than a delivery's
+# own work at light load (docs/decisions/0010-task-connections.md). Connections are kept instead;
+# before each task the thread's connection is checked the way Django checks it for a request
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS, an unfinished transaction), by webhooks_project/celery.py.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100_000)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "webhooks"
