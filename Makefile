@@ -63,7 +63,7 @@ chromium: $(CHROMIUM_STAMP)
 # Fault-injection soak: SOAK_SECONDS (default 120) of mixed events with 20% receiver errors, a
 # worker restart every 30 s and one Redis restart; prints the tally, fails if anything is lost.
 soak: install
-	$(BIN)/python -m bench.soak
+	$(BIN)/python -m tools.soak
 
 clean:
 	rm -rf $(VENV) .local staticfiles

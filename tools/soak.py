@@ -5,7 +5,7 @@ Faults: the receiver answers 500 to 20% of requests; the worker is restarted eve
 ends with every event accounted for: each delivery succeeded, or failed after exactly 3 tries.
 Exits non-zero otherwise. Everything runs on 127.0.0.1 and stops by itself.
 
-    python -m bench.soak [--seconds 120] [--rate 10]
+    python -m tools.soak [--seconds 120] [--rate 10]
 """
 
 from __future__ import annotations
