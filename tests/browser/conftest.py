@@ -25,7 +25,11 @@ def page(monkeypatch):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing and could not be installed here: `make test` "
                     "installs Debian's chromium package when run as root with apt-get.")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait as long as actions do: on a busy 2-core machine ReDoc can take more than
+    # expect()'s own 5 s default to lay out the whole schema.
+    expect.set_options(timeout=20_000)
 
     # Playwright's synchronous API runs an event loop underneath; the ORM calls the test makes
     # between browser steps are ordinary synchronous ones.
