@@ -61,8 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated: fanout, stream, mixed (delivery scenarios) and "
                              "api (clients through the REST API, bench/api.py)")
     parser.add_argument("--api-seconds", type=float, default=20.0,
-                        help="api: seconds of requests with the webhooks and, in two halves, "
-                             "without")
+                        help="api: seconds of requests with the webhooks, and as many without "
+                             "(in alternating parts, see --api-rounds)")
     parser.add_argument("--api-rounds", type=int, default=2,
                         help="api: alternations of the phases (none, subscribed, none, ...)")
     parser.add_argument("--api-clients", type=int, default=8, help="api: concurrent clients")
