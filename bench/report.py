@@ -18,6 +18,8 @@ TARGETS = {
     # 50 ms, workers' processor time per delivery no more than the bare task's.
     "light_p50_x_celery": 2.0,
     "light_p99_ms": 50.0,
+    # API clients (bench/api.py): the webhooks add at most 10% to the p50 of each request kind.
+    "api_p50_ratio": 1.10,
 }
 
 
@@ -85,6 +87,12 @@ def summarize(results: dict) -> dict:
         ratio = mixed.get("healthy_rate", mixed["rate"]) / summary["stream"]["rate"]
         checks["mixed: healthy endpoints' rate within 20% of (b)"] = (
             ratio >= TARGETS["mixed_vs_stream"], f"{ratio:.2f} x")
+    api = results.get("api")
+    if api:
+        for kind, label in (("start", "run-start"), ("check", "task-check")):
+            ratio = api["p50_ratio"][kind]
+            checks[f"api: webhooks add <= 10% to {label} p50"] = (
+                ratio <= TARGETS["api_p50_ratio"], f"{ratio:.2f} x")
     return {"rows": summary, "checks": {k: {"met": v[0], "value": v[1]}
                                         for k, v in checks.items()}}
 
@@ -101,6 +109,41 @@ def markdown(results: dict, summary: dict) -> str:
         f"Command: `{results['command']}` (scale {results['scale']}, {results['runs']} runs "
         f"per figure; latency at half of each maximum rate for {results['latency_seconds']} s)",
         "",
+    ]
+    if results["baselines"] or results["scenarios"]:
+        lines += _baseline_and_scenario_lines(results, summary, celery, loop)
+    else:
+        lines += _light_lines(results)
+    lines += _api_lines(results)
+    lines += ["", "## Targets", "", "| target | value | met |", "| --- | --- | --- |"]
+    for name, check in summary["checks"].items():
+        lines.append(f"| {name} | {check['value']} | {'yes' if check['met'] else 'NO'} |")
+    if results["scenarios"]:
+        lines += ["", "Emitting-request detail (median per event, milliseconds):", "",
+                  "| scenario | write_events per sub | wake-up hand-over per sub "
+                  "| webhook part per event |",
+                  "| --- | --- | --- | --- |"]
+        for key, scenario in results["scenarios"].items():
+            emit = scenario["runs"][0]["emit"]
+            lines.append(f"| {key} | {emit['write_p50']:.3f} | {emit['enqueue_p50']:.3f} | "
+                         f"{emit['per_event_p50']:.3f} |")
+    lines += _cpu_lines(results)
+    if results.get("queries"):
+        lines += ["", "## Queries", "", "| what | queries |", "| --- | --- |"]
+        for what, count in results["queries"].items():
+            if isinstance(count, int):
+                lines.append(f"| {what} | {count} |")
+        statements = results["queries"].get("one drain batch: statements", [])
+        if statements:
+            lines += ["", "One drain batch's statements:", "", "```", *statements, "```"]
+    if results.get("profile"):
+        lines += ["", "## Profile", "", "```", results["profile"].rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _baseline_and_scenario_lines(results: dict, summary: dict, celery: dict, loop: dict
+                                 ) -> list[str]:
+    lines = [
         "## Baselines (same receiver, same pool)",
         "",
         "| baseline | deliveries/s median (min-max) | p50 / p95 / p99 ms at half rate "
@@ -131,29 +174,69 @@ def markdown(results: dict, summary: dict) -> str:
             f"{row['p50_x_celery']:.1f} / {row['p95_x_celery']:.1f} / {row['p99_x_celery']:.1f} | "
             f"{row['emit_ms_per_sub']:.3f} | {row['emit_x_apply_async']:.1f} |"
         )
-    lines += ["", "## Targets", "", "| target | value | met |", "| --- | --- | --- |"]
-    for name, check in summary["checks"].items():
-        lines.append(f"| {name} | {check['value']} | {'yes' if check['met'] else 'NO'} |")
-    lines += ["", "Emitting-request detail (median per event, milliseconds):", "",
-              "| scenario | write_events per sub | wake-up hand-over per sub "
-              "| webhook part per event |",
-              "| --- | --- | --- | --- |"]
-    for key, scenario in results["scenarios"].items():
-        emit = scenario["runs"][0]["emit"]
-        lines.append(f"| {key} | {emit['write_p50']:.3f} | {emit['enqueue_p50']:.3f} | "
-                     f"{emit['per_event_p50']:.3f} |")
-    lines += _cpu_lines(results)
-    if results.get("queries"):
-        lines += ["", "## Queries", "", "| what | queries |", "| --- | --- |"]
-        for what, count in results["queries"].items():
-            if isinstance(count, int):
-                lines.append(f"| {what} | {count} |")
-        statements = results["queries"].get("one drain batch: statements", [])
-        if statements:
-            lines += ["", "One drain batch's statements:", "", "```", *statements, "```"]
-    if results.get("profile"):
-        lines += ["", "## Profile", "", "```", results["profile"].rstrip(), "```"]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _api_lines(results: dict) -> list[str]:
+    api = results.get("api")
+    if not api:
+        return []
+    none, subscribed = api["phases"]["none"], api["phases"]["subscribed"]
+    lines = ["", "## API clients", "",
+             f"{api['clients']} clients (one API key each) start runs of a {api['tasks']}-task "
+             f"workflow and check their tasks through gunicorn (2 x 4 threads), "
+             f"{api['seconds_per_phase']:g} s with {api['subscriptions']} webhooks on every "
+             "workflow trigger and as long with none, in alternating parts.", "",
+             "| request | p50 / p95 / p99 ms, none | req/s, none | p50 / p95 / p99 ms, webhooks "
+             "| req/s, webhooks | p50 ratio |", "| --- | --- | --- | --- | --- | --- |"]
+    for kind, label in (("start", "start a run (POST /workflow-runs)"),
+                        ("check", "check a task (PUT .../tasks/{id})")):
+        a, b = none[kind], subscribed[kind]
+        errors = a["errors"] + b["errors"]
+        lines.append(
+            f"| {label}{f' ({errors} errors)' if errors else ''} | "
+            f"{a['p50_ms']:.0f} / {a['p95_ms']:.0f} / {a['p99_ms']:.0f} | "
+            f"{a['per_second']:.1f} | {b['p50_ms']:.0f} / {b['p95_ms']:.0f} / {b['p99_ms']:.0f} | "
+            f"{b['per_second']:.1f} | {api['p50_ratio'][kind]:.2f} |")
+    if api.get("parts"):
+        lines += ["", "Part by part, in order (p50 ms of start / check; the spread of the parts "
+                  "with none shows the machine's drift): " + ", ".join(
+                      f"{p['phase']} {p['seconds']:g} s {p['start']['p50_ms']:.0f} / "
+                      f"{p['check']['p50_ms']:.0f}" for p in api["parts"]) + "."]
+    hooks = api.get("webhooks")
+    if hooks:
+        latency = hooks["commit_to_arrival"]
+        lines += ["", f"Webhooks: {hooks['arrived']} of {hooks['deliveries']} deliveries "
+                  f"arrived ({hooks['per_second_in_phase']:.0f}/s during the phase, "
+                  f"{hooks['pending_after']} pending after); commit -> arrival p50 / p95 / p99 "
+                  f"{_pcts(latency)} ms, max {latency['max'] * 1000:.0f} ms."]
+    cpu_names = [n for n in ("web", "workers", "receiver", "redis", "bench", "machine busy")
+                 if n in none["cpu_ms_per_request"]]
+    if cpu_names:
+        lines += ["", "Processor milliseconds per request (bench: the clients):", "",
+                  "| phase | " + " | ".join(cpu_names) + " | machine busy share |",
+                  "| --- " * (len(cpu_names) + 2) + "|"]
+        for phase in ("none", "subscribed"):
+            cpu = api["phases"][phase]["cpu_ms_per_request"]
+            lines.append(f"| {phase} | " + " | ".join(f"{cpu.get(n, NAN):.1f}" for n in cpu_names)
+                         + f" | {cpu.get('machine busy share', NAN):.2f} |")
+    profile = api.get("profile")
+    if profile:
+        lines += ["", "One request at a time, in the bench process, the workers not consuming, "
+                  "the two organizations' runs alternating (medians; publish: the publisher "
+                  "thread's work after the response; CPU: the whole process, publisher "
+                  "included):", "",
+                  "| request | webhooks | statements | ms | of it SQL ms | of it BEGIN ms "
+                  "| write_events ms | wake ms | publish ms | CPU ms |",
+                  "| --- " * 10 + "|"]
+        for kind in ("start", "check"):
+            for phase in ("none", "subscribed"):
+                row = profile[phase][kind]
+                lines.append(f"| {kind} | {phase} | {row['queries']:g} | {row['ms']:.1f} | "
+                             f"{row['sql_ms']:.1f} | {row['begin_ms']:.1f} | "
+                             f"{row['write_events_ms']:.1f} | {row['wake_ms']:.2f} | "
+                             f"{row['publish_ms']:.1f} | {row['cpu_ms']:.1f} |")
+    return lines
 
 
 def _light_lines(results: dict) -> list[str]:
@@ -221,6 +304,8 @@ def plot(results: dict, path: Path) -> None:
     for key, scenario in results["scenarios"].items():
         series[key] = scenario["paced"]
     names = list(series)
+    if not names:
+        return
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.25
     for offset, pct in enumerate(("p50", "p95", "p99")):
@@ -266,4 +351,6 @@ def write(results: dict, directory: Path, stem: str) -> dict[str, Path]:
                                         default=str))
     paths["markdown"].write_text(markdown(results, summary))
     plot(results, paths["png"])
+    if not paths["png"].exists():
+        del paths["png"]
     return paths

@@ -57,7 +57,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
     parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
     parser.add_argument("--prefetch", type=int, default=1, help="worker prefetch multiplier")
-    parser.add_argument("--scenarios", default="fanout,stream,mixed")
+    parser.add_argument("--scenarios", default="fanout,stream,mixed,api",
+                        help="comma-separated: fanout, stream, mixed (delivery scenarios) and "
+                             "api (clients through the REST API, bench/api.py)")
+    parser.add_argument("--api-seconds", type=float, default=20.0,
+                        help="api: seconds of requests with the webhooks, and as many without "
+                             "(in alternating parts, see --api-rounds)")
+    parser.add_argument("--api-rounds", type=int, default=2,
+                        help="api: alternations of the phases (none, subscribed, none, ...)")
+    parser.add_argument("--api-clients", type=int, default=8, help="api: concurrent clients")
+    parser.add_argument("--api-subscriptions", type=int, default=10,
+                        help="api: webhooks in the subscribed phase")
+    parser.add_argument("--api-profile-runs", type=int, default=10,
+                        help="api: workflow runs per condition timed one request at a time")
     parser.add_argument("--light-rate", type=float, default=50.0,
                         help="events/s of the light-load phase (1 subscription; 0: skip it)")
     parser.add_argument("--light-seconds", type=float, default=10.0,
@@ -88,6 +100,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.latency_seconds = min(args.latency_seconds, 4.0)
         args.run_seconds = min(args.run_seconds, 3.0)
         args.latency_seconds = min(args.latency_seconds, 3.0)
+        args.api_seconds = min(args.api_seconds, 6.0)
     return args
 
 
@@ -259,10 +272,18 @@ def main(argv: list[str] | None = None) -> int:
                             for k in ("p50", "p95", "p99"))
                 + f"; records {entry['records']}")
 
+        if "api" in wanted:
+            from bench import api
+
+            results["api"] = api.run(args, env, workdir, receiver, harness.consumers,
+                                     cpu_groups(system, receiver, redis), log)
+
         from bench import report
         from bench.profile import query_counts
 
-        results["queries"] = query_counts(built["fanout"], built["stream"], harness.consumers)
+        if set(wanted) & set(built):
+            results["queries"] = query_counts(built["fanout"], built["stream"],
+                                              harness.consumers)
         sc.wait_settled(30, built["fanout"].organization)
         sc.wait_settled(30, built["stream"].organization)
         receiver.drain()
