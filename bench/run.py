@@ -57,7 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="threads per worker")
     parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
     parser.add_argument("--prefetch", type=int, default=1, help="worker prefetch multiplier")
-    parser.add_argument("--scenarios", default="fanout,stream,mixed")
+    parser.add_argument("--scenarios", default="fanout,stream,mixed",
+                        help="any of fanout, stream, mixed, and order-off, order-on, order-one "
+                             "(ordered delivery per subject against the same stream unordered)")
+    parser.add_argument("--order-subjects", type=int, default=1000,
+                        help="records the order-off and order-on scenarios' updates go round "
+                             "robin over (their subjects)")
     parser.add_argument("--light-rate", type=float, default=50.0,
                         help="events/s of the light-load phase (1 subscription; 0: skip it)")
     parser.add_argument("--light-seconds", type=float, default=10.0,
@@ -196,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
                              cpu_groups=cpu_groups(system, receiver, redis))
         wanted = args.scenarios.split(",")
         built = {s.key: s for s in sc.build_scenarios(receiver, args.scale, args.slow_receivers)}
+        if any(key.startswith("order-") for key in wanted):
+            built.update((s.key, s) for s in sc.order_scenarios(receiver, args.scale,
+                                                                args.order_subjects))
         if args.light_rate:
             # First, on workers that have done nothing else: a user's webhook on a quiet system.
             light = harness.paced_run(built["stream"], args.light_rate, args.light_seconds)

@@ -217,3 +217,30 @@ def test_a_subjects_places_are_read_with_one_index_seek():
             plan = " | ".join(row[-1] for row in cursor.fetchall())
         assert "delivery_subject_sequence (webhook_id=? AND subject=? AND sequence=?)" in plan, (
             name, plan)
+
+
+def test_a_lost_wake_up_leaves_the_next_one_due_for_the_sweeper(records, woken, monkeypatch,
+                                                                   settings):
+    """The next delivery is made due in the transaction that ends the one before it, so a
+    worker killed before its wake-up is published strands nothing: the sweeper finds it.
+    A held delivery is not swept meanwhile (it is not due)."""
+    from delivery import tasks
+
+    ordered, _, write = records
+    policy = RetryPolicy.from_settings(settings)
+    settings.WEBHOOK_SWEEP_GRACE = 0
+    swept: list[list[str]] = []
+    mine = set()
+    monkeypatch.setattr(tasks, "enqueue",
+                        lambda ids: swept.append(sorted(set(ids) & mine)) or len(ids))
+    a = write(value="a1")
+    write(a, "a2")
+    a1, a2 = _line(ordered, a.id)
+    mine.update([a1.id, a2.id])
+    (claim,) = claim_tries([a1.id, a2.id], policy)
+    tasks.sweep_deliveries()
+    assert swept == [[]]  # a1 is leased, a2 held
+    record_tries(_answered([claim], 200), policy)  # its wake-up (`woken`) goes nowhere
+    assert woken == [a2.id]
+    tasks.sweep_deliveries()
+    assert swept[-1] == [a2.id]
