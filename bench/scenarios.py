@@ -15,6 +15,7 @@ workers, handed to the publisher thread): the wrappers only time and call throug
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import threading
 import time
@@ -273,11 +274,15 @@ def _span(arrivals: list) -> tuple[float, float]:
     return min(times), max(times)
 
 
+_update_numbers = itertools.count()
+
+
 def emit(scenario: Scenario, number: int) -> None:
     data_set, field_id = scenario.targets[number % len(scenario.targets)]
     if scenario.records:
+        # A value never written before: an update that changes nothing emits no event.
         record = scenario.records[number % len(scenario.records)]
-        update_record(record, {field_id: f"bench {number}"}, actor=scenario.actor)
+        update_record(record, {field_id: f"bench {next(_update_numbers)}"}, actor=scenario.actor)
         return
     create_record(data_set, {field_id: f"bench {number}"}, actor=scenario.actor)
 

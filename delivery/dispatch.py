@@ -46,7 +46,7 @@ def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = N
         for event, webhook in pairs
     ]
     if in_order:
-        ordering.assign_places(deliveries)
+        ordering.assign_places(deliveries, now)
     return deliveries
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -92,7 +93,7 @@ def _update(ids: list[str], **values) -> int:
 
 _CLAIM_COLUMNS = ("id", "tries", "last_try_at", "webhook_id", "webhook__status", "url",
                   "event_id", "event__body", "webhook__headers", "sequence",
-                  "webhook__ordered_delivery")
+                  "webhook__ordered_delivery", "subject")
 
 
 @dataclass
@@ -101,7 +102,8 @@ class _Claim:
     webhooks whose turn came because one before them ended in it (delivery/ordering.py)."""
 
     claimed: list[tuple]
-    turn_came: list[str]
+    turn_came: dict[str, str]  # delivery id -> webhook id
+    unsettled: dict[str, str]  # to try again in a moment (ordering.held)
 
 
 @transaction.atomic
@@ -125,15 +127,15 @@ def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> _Claim:
             # Only a first try waits for its turn: a delivery that has started its tries
             # was the first of its subject when it did, and finishes them.
             if ordered and sequence is not None and not tries:
-                in_line.append(delivery_id)
+                in_line.append((delivery_id, webhook_id, row[11], sequence))
     _update(cancelled, status=DeliveryStatus.CANCELLED, completed_date=now, next_try_at=None,
             last_error=CANCELLED_ERROR)
     _update(failed, status=DeliveryStatus.FAILED, completed_date=now, next_try_at=None)
     ended = {*cancelled, *failed}
     turn_came = ordering.next_in_line([r[0] for r in rows if r[0] in ended and r[9]], now)
     # Asked once those that ended here are final: the next of their subject may go at once.
-    held = ordering.held(in_line, now)
-    claimed = [row for row in claimable if row[0] not in held]
+    held, unsettled = ordering.held(in_line, now)
+    claimed = [row for row in claimable if row[0] not in held and row[0] not in unsettled]
     retried = {row[0]: row for row in rows if row[1]}  # never held: held rows have no tries
     if retried:
         # A previous try whose outcome was never recorded: its worker died, or its result is
@@ -146,7 +148,7 @@ def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> _Claim:
     lease = now + timedelta(seconds=lease_seconds())
     _update([row[0] for row in claimed], tries=F("tries") + 1, last_try_at=now,
             next_try_at=lease)
-    return _Claim(claimed, turn_came)
+    return _Claim(claimed, turn_came, unsettled)
 
 
 def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry]:
@@ -163,6 +165,7 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
     now = timezone.now()
     claim = _claim_due(delivery_ids, policy, now)
     ordering.wake(claim.turn_came)
+    ordering.wake(claim.unsettled, countdown=ordering.UNSETTLED_PAUSE)
     # Read once the claim has committed: the transaction holds only what must be written.
     secrets = _secrets_by_webhook({row[3] for row in claim.claimed}, now)
     return [
@@ -195,7 +198,7 @@ class _Plan:
     failed: dict[str, int]
     gone: set[str]
     ended: list[str] = field(default_factory=list)  # pending until this batch, final now
-    turn_came: list[str] = field(default_factory=list)  # ordering.next_in_line of `ended`
+    turn_came: dict[str, str] = field(default_factory=dict)  # ordering.next_in_line
 
 
 def _plan(sent: list[SentTry], current: dict[str, tuple[str, int]], policy: RetryPolicy,
@@ -276,7 +279,9 @@ def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
     return plan
 
 
-def record_tries(sent: list[SentTry], policy: RetryPolicy) -> dict[str, TryOutcome]:
+def record_tries(sent: list[SentTry], policy: RetryPolicy, *,
+                 send_next: Callable[[dict[str, str]], None] | None = None
+                 ) -> dict[str, TryOutcome]:
     """Records each sent try in one transaction; returns the outcome by delivery id, with
     retry_in set where this try scheduled the next one. Never raises for a late or repeated
     result: each is stored as the attempt it is and changes only what is still its to change.
@@ -284,5 +289,7 @@ def record_tries(sent: list[SentTry], policy: RetryPolicy) -> dict[str, TryOutco
     if not sent:
         return {}
     plan = _write(sent, policy, timezone.now())
-    ordering.wake(plan.turn_came)
+    # The deliveries of ordered webhooks whose turn came with these ends: handed to
+    # `send_next` (the pipeline sends them at once), or woken by a task.
+    (send_next or ordering.wake)(plan.turn_came)
     return plan.outcomes

@@ -31,7 +31,11 @@ RECORD_TRIGGERS = ["DataSetRecordCreated", "DataSetRecordUpdated", "DataSetRecor
 def woken(monkeypatch) -> list[str]:
     """The deliveries whose turn came, as handed to the wake-up (not published here)."""
     calls: list[str] = []
-    monkeypatch.setattr(ordering, "wake", calls.extend)
+
+    def wake(delivery_ids, countdown=None):
+        calls.extend(delivery_ids)
+
+    monkeypatch.setattr(ordering, "wake", wake)
     return calls
 
 
@@ -135,18 +139,33 @@ def test_a_later_delivery_is_held_until_the_earlier_one_ends_and_other_subjects_
     assert [c.delivery_id for c in claim_tries([a3.id], policy)] == [a3.id]
 
 
-def test_a_delivery_that_ends_in_its_claim_lets_the_next_go_in_the_same_claim(records, woken):
+def test_a_delivery_that_ends_in_its_claim_lets_the_next_go(records, woken):
     ordered, _, write = records
     policy = RetryPolicy.from_settings(settings)
     a = write(value="a1")
     write(a, "a2")
     a1, a2 = _line(ordered, a.id)
+    assert a2.next_try_at > timezone.now() + timedelta(minutes=5)  # written held
     # a1's last try was lost with its worker: the claim ends it as failed.
     Delivery.objects.filter(pk=a1.id).update(tries=policy.max_tries, last_try_at=timezone.now())
-    (claim,) = claim_tries([a1.id, a2.id], policy)
-    assert claim.delivery_id == a2.id
+    assert claim_tries([a1.id, a2.id], policy) == []
     a1.refresh_from_db()
     assert a1.status == DeliveryStatus.FAILED and woken == [a2.id]
+    assert [c.delivery_id for c in claim_tries([a2.id], policy)] == [a2.id]
+
+
+def test_a_delivery_written_due_behind_a_pending_one_is_held_at_its_claim(records, woken):
+    """Written while the one before it was being claimed or recorded elsewhere, a delivery is
+    written due; its claim finds the one before it pending and holds it."""
+    ordered, _, write = records
+    policy = RetryPolicy.from_settings(settings)
+    a = write(value="a1")
+    write(a, "a2")
+    a1, a2 = _line(ordered, a.id)
+    Delivery.objects.filter(pk=a2.id).update(next_try_at=timezone.now())
+    assert [c.delivery_id for c in claim_tries([a2.id, a1.id], policy)] == [a1.id]
+    a2.refresh_from_db()
+    assert a2.next_try_at > timezone.now() + timedelta(minutes=5)
 
 
 def test_a_redelivery_goes_outside_the_order(records, woken):
@@ -157,6 +176,7 @@ def test_a_redelivery_goes_outside_the_order(records, woken):
     a1, a2 = _line(ordered, a.id)
     Delivery.objects.filter(pk=a1.id).update(status=DeliveryStatus.FAILED, tries=3,
                                              completed_date=timezone.now(), next_try_at=None)
+    Delivery.objects.filter(pk=a2.id).update(next_try_at=timezone.now())  # its turn came
     (claim_a2,) = claim_tries([a2.id], policy)  # a2 is under way
     copy = redeliver(Delivery.objects.get(pk=a1.id))
     assert (copy.subject, copy.sequence) == ("", None)
@@ -181,7 +201,7 @@ def test_turning_ordering_off_lets_the_held_deliveries_go(records, woken):
     assert [c.delivery_id for c in claim_tries([a2.id], policy)] == [a2.id]
 
 
-def test_a_change_costs_one_query_more_per_ordered_write_and_none_without(records):
+def test_a_change_costs_two_queries_more_with_an_ordered_webhook_and_none_without(records):
     ordered, unordered, write = records
     a = write(value="a1")
     with CaptureQueriesContext(connection) as with_ordered:
@@ -189,7 +209,8 @@ def test_a_change_costs_one_query_more_per_ordered_write_and_none_without(record
     replace_webhook(ordered, {"url": URL, "triggers": RECORD_TRIGGERS})
     with CaptureQueriesContext(connection) as without:
         write(a, "a3")
-    assert len(with_ordered) == len(without) + 1
+    # The subject's last place, and its state (under its row lock).
+    assert len(with_ordered) == len(without) + 2
     assert not any("MAX(" in q["sql"] for q in without.captured_queries)
     assert any("MAX(" in q["sql"] for q in with_ordered.captured_queries)
 
