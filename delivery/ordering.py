@@ -10,14 +10,17 @@ It lives inside the one pipeline (docs/decisions/0010-ordered-delivery.md):
   1, 2, 3... per webhook and subject) in the transaction that writes its event. The domain
   service that changes a subject holds the subject's row lock until it commits (PostgreSQL;
   on SQLite every write transaction holds the database), so the places follow commit order.
+  When the place before it is pending, it is written held: its next try
+  WEBHOOK_ORDER_RECHECK seconds ahead, so that the drains and the sweeper pass it by.
 - claimed: a first try is claimed only when the delivery before it in its subject's line has
-  ended; otherwise it is held: its next try is put WEBHOOK_ORDER_RECHECK seconds ahead, so
-  that the drains and the sweeper pass it by meanwhile.
+  ended; otherwise it is held in the same way (or put back for a moment, when the one before
+  it is being claimed or recorded right then).
 - ended: in the transaction that makes a delivery final (its record, or a claim that finds its
-  tries used up or its webhook gone), the next pending delivery of its subject is made due
-  again; a wake-up task follows the commit, and the sweeper finds it if that task is lost.
-  Nothing is stranded if some path ended a delivery without this: a held delivery is looked
-  at again by the sweeper once its recheck time has passed.
+  tries used up or its webhook gone), the next delivery of its subject is made due. After the
+  commit, a record hands it to its own process's pipeline (delivery/pipeline.py), a claim to
+  a `deliver` task; if that hand-over is lost, the sweeper finds it due. Nothing is stranded
+  if some path ended a delivery without this step: a held delivery is due again once its
+  recheck time has passed, and held again if its turn has not come.
 
 Redeliveries and recoveries are sent outside the order (no place, hold nothing): see
 docs/receiving.md for why.
