@@ -5,7 +5,7 @@ form response: events.catalog.ordering_subject) one at a time, in the order thei
 committed; a delivery that fails holds the later ones of its subject until it ends (succeeds,
 or fails after its last try), and other subjects go on meanwhile.
 
-It lives inside the one pipeline (docs/decisions/0010-ordered-delivery.md):
+It lives inside the one pipeline (docs/decisions/0011-ordered-delivery.md):
 - written: each delivery of an ordered webhook gets its subject and its place (`sequence`,
   1, 2, 3... per webhook and subject) in the transaction that writes its event. The domain
   service that changes a subject holds the subject's row lock until it commits (PostgreSQL;
