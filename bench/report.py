@@ -13,6 +13,7 @@ TARGETS = {
     "rate_vs_celery": {"PostgreSQL": 3.0, "SQLite (WAL)": 2.0},
     "p99_seconds": 1.0,  # p99 latency at half of the maximum rate
     "mixed_vs_stream": 0.8,  # (c) healthy endpoints' rate within 20% of (b)
+    "ordered_vs_unordered": 0.8,  # (e) ordered over many subjects within 20% of (d)
     "emit_ms_per_subscription": 1.0,
     # Light load (50 events/s, 1 subscription): p50 at most 2x the bare task's, p99 under
     # 50 ms, workers' processor time per delivery no more than the bare task's.
@@ -93,6 +94,10 @@ def summarize(results: dict) -> dict:
             ratio = api["p50_ratio"][kind]
             checks[f"api: webhooks add <= 10% to {label} p50"] = (
                 ratio <= TARGETS["api_p50_ratio"], f"{ratio:.2f} x")
+    if "order-on" in summary and "order-off" in summary:
+        ratio = _ratio(summary["order-on"]["rate"], summary["order-off"]["rate"])
+        checks["order-on: rate within 20% of order-off (unordered, same run)"] = (
+            ratio >= TARGETS["ordered_vs_unordered"], f"{ratio:.2f} x")
     return {"rows": summary, "checks": {k: {"met": v[0], "value": v[1]}
                                         for k, v in checks.items()}}
 

@@ -58,8 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", default="threads", help="Celery pool (threads, gevent)")
     parser.add_argument("--prefetch", type=int, default=1, help="worker prefetch multiplier")
     parser.add_argument("--scenarios", default="fanout,stream,mixed,api",
-                        help="comma-separated: fanout, stream, mixed (delivery scenarios) and "
-                             "api (clients through the REST API, bench/api.py)")
+                        help="comma-separated: fanout, stream, mixed (delivery scenarios), "
+                             "api (clients through the REST API, bench/api.py), and order-off, "
+                             "order-on, order-one (ordered delivery per subject against the same "
+                             "stream unordered)")
     parser.add_argument("--api-seconds", type=float, default=20.0,
                         help="api: seconds of requests with the webhooks, and as many without "
                              "(in alternating parts, see --api-rounds)")
@@ -70,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="api: webhooks in the subscribed phase")
     parser.add_argument("--api-profile-runs", type=int, default=10,
                         help="api: workflow runs per condition timed one request at a time")
+    parser.add_argument("--order-subjects", type=int, default=1000,
+                        help="records the order-off and order-on scenarios' updates go round "
+                             "robin over (their subjects)")
     parser.add_argument("--light-rate", type=float, default=50.0,
                         help="events/s of the light-load phase (1 subscription; 0: skip it)")
     parser.add_argument("--light-seconds", type=float, default=10.0,
@@ -209,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                              cpu_groups=cpu_groups(system, receiver, redis))
         wanted = args.scenarios.split(",")
         built = {s.key: s for s in sc.build_scenarios(receiver, args.scale, args.slow_receivers)}
+        if any(key.startswith("order-") for key in wanted):
+            built.update((s.key, s) for s in sc.order_scenarios(receiver, args.scale,
+                                                                args.order_subjects))
         if args.light_rate:
             # First, on workers that have done nothing else: a user's webhook on a quiet system.
             light = harness.paced_run(built["stream"], args.light_rate, args.light_seconds)
@@ -216,29 +224,42 @@ def main(argv: list[str] | None = None) -> int:
             results["light"] = light
             log(f"light load, {args.light_rate:g} events/s to 1 subscription: latency "
                 f"{light['latency']}; CPU ms per delivery {light['cpu']}")
+        # Ordered delivery is compared with the same stream unordered run for run, in turns,
+        # so that the machine's other work weighs on both alike.
+        paired = ["order-off", "order-on"] if {"order-off", "order-on"} <= set(wanted) else []
+        done: dict[str, tuple] = {}
         for scenario in built.values():
             if scenario.key not in wanted:
                 continue
-            spec_events = scenario.events
-            scenario.events = max(1, min(spec_events, 200 // scenario.fanout))
-            warm = harness.drain_run(scenario)
-            # (c)'s overall rate is its slow receivers' (about 35/s): sized by it, its runs
-            # were cut to about 2,000 events, and the healthy endpoints' measured span to tenths
-            # of a second. Its healthy endpoints' rate sizes it instead.
-            rate = warm.get("healthy_rate", warm["rate"])
-            scenario.events = sized(spec_events, rate / scenario.fanout, args.run_seconds)
-            log(f"{scenario.title}: warm-up {warm['rate']:.0f}/s; {scenario.events} events "
-                f"({scenario.deliveries} deliveries) per run")
-            runs = []
-            for number in range(args.runs):
-                runs.append(harness.drain_run(scenario))
-                log(f"  run {number + 1}: {runs[-1]['rate']:.0f}/s"
-                    + (f", healthy {runs[-1]['healthy_rate']:.0f}/s (arrived by "
-                       + " / ".join(f"{v:.2f}" for v in runs[-1]["healthy_arrived_by"].values())
-                       + " s)" if "healthy_rate" in runs[-1] else "")
-                    + f", emit {runs[-1]['emit'].get('p50', float('nan')):.3f} ms/sub"
+            if scenario.key in done:
+                spec_events, warm, runs = done[scenario.key]
+            else:
+                group = ([built[key] for key in paired] if scenario.key in paired
+                         else [scenario])
+                for member in group:
+                    spec_events = member.events
+                    member.events = max(1, min(spec_events, 200 // member.fanout))
+                    warm = harness.drain_run(member)
+                    # (c)'s overall rate is its slow receivers' (about 35/s): sized by it, its
+                    # runs were cut to about 2,000 events, and the healthy endpoints' measured
+                    # span to tenths of a second. Its healthy endpoints' rate sizes it instead.
+                    rate = warm.get("healthy_rate", warm["rate"])
+                    member.events = sized(spec_events, rate / member.fanout, args.run_seconds)
+                    log(f"{member.title}: warm-up {warm['rate']:.0f}/s; {member.events} "
+                        f"events ({member.deliveries} deliveries) per run")
+                    done[member.key] = (spec_events, warm, [])
+                for _number in range(args.runs):
+                    for member in group:
+                        done[member.key][2].append(harness.drain_run(member))
+                spec_events, warm, runs = done[scenario.key]
+            for number, one in enumerate(runs):
+                log(f"  {scenario.key} run {number + 1}: {one['rate']:.0f}/s"
+                    + (f", healthy {one['healthy_rate']:.0f}/s (arrived by "
+                       + " / ".join(f"{v:.2f}" for v in one["healthy_arrived_by"].values())
+                       + " s)" if "healthy_rate" in one else "")
+                    + f", emit {one['emit'].get('p50', float('nan')):.3f} ms/sub"
                     + "; CPU ms per delivery " + ", ".join(
-                        f"{k} {v}" for k, v in runs[-1]["cpu"].items()))
+                        f"{k} {v}" for k, v in one["cpu"].items()))
             if scenario.key in args.profile.split(","):
                 # An extra run, not counted: sampling slows the worker down.
                 pids = system.pids if args.profile_gil else system.pids[:1]

@@ -15,6 +15,7 @@ workers, handed to the publisher thread): the wrappers only time and call throug
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import threading
 import time
@@ -29,7 +30,7 @@ from accounts.models import Role
 from accounts.services import add_member, create_organization
 from bench.cpu import CpuSampler
 from bench.procs import ReceiverProcess
-from datasets.services import create_data_set, create_record
+from datasets.services import create_data_set, create_record, update_record
 from delivery import flow, throttle
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
@@ -166,6 +167,9 @@ class Scenario:
     slow_paths: set[str] = field(default_factory=set)
     actor: object = None
     organization: object = None
+    # When set, each event updates one of these records, round robin (DataSetRecordUpdated),
+    # instead of creating a record: its subject, for ordered delivery.
+    records: list = field(default_factory=list)
 
     @property
     def deliveries(self) -> int:
@@ -185,11 +189,48 @@ def _org(name: str):
     return organization, membership.user
 
 
-def _webhook(organization, url: str, data_set) -> None:
+def _webhook(organization, url: str, data_set, **options) -> None:
     from subscriptions.services import create_webhook
 
     create_webhook(organization, {"url": url, "triggers": ["DataSetRecordCreated"],
-                                  "data_set": data_set})
+                                  "data_set": data_set, **options})
+
+
+def _order_scenario(base: str, key: str, title: str, subjects: int, ordered: bool,
+                    deliveries: int) -> Scenario:
+    """A stream of record updates to one subscription, round robin over `subjects` records,
+    with ordered delivery on or off. The records are written without events (bulk_create):
+    only their updates are delivered."""
+    from datasets.models import DataSetRecord
+    from subscriptions.services import create_webhook
+
+    org, actor = _org(key)
+    data_set = create_data_set(org, key, [{"name": "Name", "fieldType": "Text"}])
+    field_id = data_set.fields.get().id
+    records = DataSetRecord.objects.bulk_create(
+        [DataSetRecord(data_set=data_set, cells={field_id: "new"}, created_by=actor,
+                       updated_by=actor) for _ in range(subjects)])
+    for record in records:
+        record.data_set = data_set
+    create_webhook(org, {"url": f"{base}/fast/{key}", "triggers": ["DataSetRecordUpdated"],
+                         "data_set": data_set, "ordered_delivery": ordered})
+    return Scenario(key, title, 1, deliveries, [(data_set, field_id)], actor=actor,
+                    organization=org, records=records)
+
+
+def order_scenarios(receiver: ReceiverProcess, scale: float, subjects: int) -> list[Scenario]:
+    """Ordered delivery per subject against the same stream unordered, in the same run:
+    updates over `subjects` records with ordering off and on, and over one record (one line,
+    one delivery at a time: the receiver's round trip bounds it)."""
+    base, deliveries = receiver.base_url, max(50, int(5000 * scale))
+    return [
+        _order_scenario(base, "order-off", f"(d) updates over {subjects} records, unordered",
+                        subjects, False, deliveries),
+        _order_scenario(base, "order-on", f"(e) updates over {subjects} records, ordered",
+                        subjects, True, deliveries),
+        _order_scenario(base, "order-one", "(f) updates of 1 record, ordered", 1, True,
+                        deliveries),
+    ]
 
 
 def build_scenarios(receiver: ReceiverProcess, scale: float, slow_receivers: int = 2
@@ -233,8 +274,16 @@ def _span(arrivals: list) -> tuple[float, float]:
     return min(times), max(times)
 
 
+_update_numbers = itertools.count()
+
+
 def emit(scenario: Scenario, number: int) -> None:
     data_set, field_id = scenario.targets[number % len(scenario.targets)]
+    if scenario.records:
+        # A value never written before: an update that changes nothing emits no event.
+        record = scenario.records[number % len(scenario.records)]
+        update_record(record, {field_id: f"bench {next(_update_numbers)}"}, actor=scenario.actor)
+        return
     create_record(data_set, {field_id: f"bench {number}"}, actor=scenario.actor)
 
 

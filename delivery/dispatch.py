@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from delivery import drain, flow
+from delivery import drain, flow, ordering
 from delivery.models import Delivery, DeliveryStatus
+from events.catalog import ordering_subject
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +26,14 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None
-                     ) -> list[Delivery]:
-    """One pending Delivery per (event, webhook or matching.Subscriber) pair, not yet saved."""
-    return [
+def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None,
+                     in_order: bool = False) -> list[Delivery]:
+    """One pending Delivery per (event, webhook or matching.Subscriber) pair, not yet saved.
+
+    `in_order`: the events were just written by a domain change, so those going to a webhook
+    with ordered delivery take their place in their subject's line (delivery/ordering.py).
+    A redelivery or a test event never does: it is sent outside the order."""
+    deliveries = [
         Delivery(
             event_id=event.id,
             webhook_id=webhook.id,
@@ -36,9 +41,13 @@ def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = N
             url=webhook.url,
             next_try_at=now,
             redelivery_of_id=redelivery_of.id if redelivery_of else None,
+            subject=ordering_subject(event) if in_order and webhook.ordered_delivery else "",
         )
         for event, webhook in pairs
     ]
+    if in_order:
+        ordering.assign_places(deliveries, now)
+    return deliveries
 
 
 def create_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None

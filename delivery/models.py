@@ -2,6 +2,7 @@
 going to one subscription, an Attempt is one try of it."""
 
 from django.db import models
+from django.db.models import Q
 
 from webhooks_project.ids import MuidField
 
@@ -41,6 +42,12 @@ class Delivery(models.Model):
     redelivery_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries"
     )
+    # Set only for a webhook with ordered delivery (delivery/ordering.py): what the event is
+    # about (a run, a data set record, a form response) and its place among that subject's
+    # deliveries to the webhook, 1, 2, 3... in the order the events were committed. Left empty
+    # otherwise, so that unordered deliveries cost no index entry.
+    subject = models.CharField(max_length=22, blank=True)
+    sequence = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_date"]
@@ -52,6 +59,13 @@ class Delivery(models.Model):
             # every pending row. Finished deliveries have no next_try_at.
             models.Index(fields=["next_try_at"], name="delivery_next_try_at"),
             models.Index(fields=["webhook", "status", "created_date"]),
+        ]
+        constraints = [
+            # Also the index of every look-up by place (delivery/ordering.py): the subject's
+            # last place, the one before a delivery and the one after it, each one seek.
+            models.UniqueConstraint(fields=["webhook", "subject", "sequence"],
+                                    name="delivery_subject_sequence",
+                                    condition=Q(sequence__isnull=False)),
         ]
 
     def __str__(self) -> str:

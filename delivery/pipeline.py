@@ -20,6 +20,7 @@ costs a few transactions instead of two per try, without any try waiting for ano
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -199,7 +200,8 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
     policy = RetryPolicy.from_settings(settings)
     for attempt in range(1, RECORD_TRIES + 1):
         try:
-            outcomes = _holding_the_write_lock(record_tries, sent, policy)
+            outcomes = _holding_the_write_lock(
+                functools.partial(record_tries, send_next=_send_next), sent, policy)
             break
         except OperationalError as exc:
             logger.warning("tries not recorded yet (%s); attempt %d of %d", exc, attempt,
@@ -221,6 +223,22 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
     enqueue_retries({delivery_id: outcome.retry_in for delivery_id, outcome in outcomes.items()
                      if outcome.retry_in is not None})
     return [outcomes.get(item.claim.delivery_id) for item in sent]
+
+
+def _send_next(turn_came: dict[str, str]) -> None:
+    """On the database thread, once a record committed: the deliveries of ordered webhooks
+    whose turn came with it go into this process's pipeline at once, instead of waiting for
+    a task to bring them. They are due in the database already: if this process dies before
+    they are claimed, the sweeper finds them."""
+    if not turn_came:
+        return
+    from delivery.drain import destinations
+    from delivery.models import Delivery
+
+    due = destinations(Delivery.objects.filter(pk__in=list(turn_came),
+                                               status=DeliveryStatus.PENDING))
+    if due:
+        get_pipeline().send_soon(due)
 
 
 def _log(item: SentTry, outcome: TryOutcome) -> None:
@@ -253,6 +271,7 @@ class Pipeline:
         # busy process writes a few record transactions a second instead of one per answer.
         self._records = Coalescer(_record_batch, self._database, linger=RECORD_LINGER,
                                   more_coming=lambda: self._posting > 0)
+        self._soon: set = set()  # send_soon's batches under way
         self.gate = Gate(settings.WEBHOOK_MAX_POSTS_IN_FLIGHT,
                          settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT,
                          settings.WEBHOOK_ADMISSION_WAIT)
@@ -271,6 +290,23 @@ class Pipeline:
         future = asyncio.run_coroutine_threadsafe(self._deliver(urls, slow, after_claims),
                                                   self._loop)
         return future.result()
+
+    def send_soon(self, destinations: dict[str, Destination]) -> None:
+        """Sends these deliveries through the pipeline without waiting for them (from any
+        thread): for tries whose moment came inside the process."""
+        future = asyncio.run_coroutine_threadsafe(self._send_soon(destinations), self._loop)
+        self._soon.add(future)
+        future.add_done_callback(self._soon.discard)
+
+    async def _send_soon(self, destinations: dict[str, Destination]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            slow = await loop.run_in_executor(
+                None, throttle.slow_endpoints, [t.url for t in destinations.values()])
+            await self._deliver(destinations, slow, None)
+        except Exception:
+            # They stay due in the database: a later wake-up or the sweeper sends them.
+            logger.exception("%d deliveries whose turn came not sent here", len(destinations))
 
     async def _deliver(self, urls: dict[str, Destination], slow: set[str],
                        after_claims: Callable[[], None] | None) -> Summary:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery import health
+from delivery import health, ordering
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
@@ -91,18 +92,51 @@ def _update(ids: list[str], **values) -> int:
 
 
 _CLAIM_COLUMNS = ("id", "tries", "last_try_at", "webhook_id", "webhook__status", "url",
-                  "event_id", "event__body", "webhook__headers")
+                  "event_id", "event__body", "webhook__headers", "sequence",
+                  "webhook__ordered_delivery", "subject")
+
+
+@dataclass
+class _Claim:
+    """What a claim transaction decided: the rows claimed, and the deliveries of ordered
+    webhooks whose turn came because one before them ended in it (delivery/ordering.py)."""
+
+    claimed: list[tuple]
+    turn_came: dict[str, str]  # delivery id -> webhook id
+    unsettled: dict[str, str]  # to try again in a moment (ordering.held)
 
 
 @transaction.atomic
-def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> list[tuple]:
+def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> _Claim:
     rows = list(
         Delivery.objects.select_for_update(of=("self",), skip_locked=True)
         .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING)
         .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now + EARLY_SLACK))
         .order_by("pk").values_list(*_CLAIM_COLUMNS)
     )
-    retried = {row[0]: row for row in rows if row[1]}
+    claimable, cancelled, failed, in_line = [], [], [], []
+    for row in rows:
+        delivery_id, tries, _last, webhook_id, webhook_status = row[:5]
+        sequence, ordered = row[9:11]
+        if webhook_id is None or webhook_status != WebhookStatus.ACTIVE:
+            cancelled.append(delivery_id)
+        elif tries >= policy.max_tries:
+            failed.append(delivery_id)
+        else:
+            claimable.append(row)
+            # Only a first try waits for its turn: a delivery that has started its tries
+            # was the first of its subject when it did, and finishes them.
+            if ordered and sequence is not None and not tries:
+                in_line.append((delivery_id, webhook_id, row[11], sequence))
+    _update(cancelled, status=DeliveryStatus.CANCELLED, completed_date=now, next_try_at=None,
+            last_error=CANCELLED_ERROR)
+    _update(failed, status=DeliveryStatus.FAILED, completed_date=now, next_try_at=None)
+    ended = {*cancelled, *failed}
+    turn_came = ordering.next_in_line([r[0] for r in rows if r[0] in ended and r[9]], now)
+    # Asked once those that ended here are final: the next of their subject may go at once.
+    held, unsettled = ordering.held(in_line, now)
+    claimed = [row for row in claimable if row[0] not in held and row[0] not in unsettled]
+    retried = {row[0]: row for row in rows if row[1]}  # never held: held rows have no tries
     if retried:
         # A previous try whose outcome was never recorded: its worker died, or its result is
         # late (the record replaces this row when it comes).
@@ -111,22 +145,10 @@ def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> list[tuple]
                     error=LOST_TRY_ERROR, request_headers={}, response_headers={})
             for delivery_id, tries, last_try_at, *_ in retried.values()
         ], ignore_conflicts=True)
-    claimed, cancelled, failed = [], [], []
-    for row in rows:
-        delivery_id, tries, _last, webhook_id, webhook_status = row[:5]
-        if webhook_id is None or webhook_status != WebhookStatus.ACTIVE:
-            cancelled.append(delivery_id)
-        elif tries >= policy.max_tries:
-            failed.append(delivery_id)
-        else:
-            claimed.append(row)
     lease = now + timedelta(seconds=lease_seconds())
     _update([row[0] for row in claimed], tries=F("tries") + 1, last_try_at=now,
             next_try_at=lease)
-    _update(cancelled, status=DeliveryStatus.CANCELLED, completed_date=now, next_try_at=None,
-            last_error=CANCELLED_ERROR)
-    _update(failed, status=DeliveryStatus.FAILED, completed_date=now, next_try_at=None)
-    return claimed
+    return _Claim(claimed, turn_came, unsettled)
 
 
 def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry]:
@@ -141,15 +163,17 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
     if not delivery_ids:
         return []
     now = timezone.now()
-    claimed = _claim_due(delivery_ids, policy, now)
+    claim = _claim_due(delivery_ids, policy, now)
+    ordering.wake(claim.turn_came)
+    ordering.wake(claim.unsettled, countdown=ordering.UNSETTLED_PAUSE)
     # Read once the claim has committed: the transaction holds only what must be written.
-    secrets = _secrets_by_webhook({row[3] for row in claimed}, now)
+    secrets = _secrets_by_webhook({row[3] for row in claim.claimed}, now)
     return [
         ClaimedTry(delivery_id=delivery_id, number=tries + 1, url=url, event_id=event_id,
                    body=body, secrets=secrets.get(webhook_id, []), webhook_id=webhook_id,
                    headers=headers or {})
-        for delivery_id, tries, _last, webhook_id, _status, url, event_id, body, headers
-        in claimed
+        for delivery_id, tries, _last, webhook_id, _status, url, event_id, body, headers, *_
+        in claim.claimed
     ]
 
 
@@ -173,6 +197,8 @@ class _Plan:
     succeeded: set[str]
     failed: dict[str, int]
     gone: set[str]
+    ended: list[str] = field(default_factory=list)  # pending until this batch, final now
+    turn_came: dict[str, str] = field(default_factory=dict)  # ordering.next_in_line
 
 
 def _plan(sent: list[SentTry], current: dict[str, tuple[str, int]], policy: RetryPolicy,
@@ -204,6 +230,8 @@ def _plan(sent: list[SentTry], current: dict[str, tuple[str, int]], policy: Retr
             key = (("status", final), ("last_status_code", result.status_code),
                    ("last_error", error), ("completed_date", now), ("next_try_at", None))
             plan.outcomes[claim.delivery_id] = TryOutcome(final)
+            if status == DeliveryStatus.PENDING:
+                plan.ended.append(claim.delivery_id)
         plan.updates[key].append(claim.delivery_id)
         # A delivery's state changed: both pending entries of one delivery cannot pass here.
         current[claim.delivery_id] = (plan.outcomes[claim.delivery_id].status, tries)
@@ -221,11 +249,10 @@ def _plan(sent: list[SentTry], current: dict[str, tuple[str, int]], policy: Retr
 def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
     ids = sorted({item.claim.delivery_id for item in sent})
     # Rows locked in one order (PostgreSQL; SQLite's write transaction holds the database).
-    current = {
-        delivery_id: (status, tries)
-        for delivery_id, status, tries in Delivery.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids).order_by("pk").values_list("id", "status", "tries")
-    }
+    rows = list(Delivery.objects.select_for_update(of=("self",)).filter(pk__in=ids)
+                .order_by("pk").values_list("id", "status", "tries", "sequence"))
+    current = {delivery_id: (status, tries) for delivery_id, status, tries, _ in rows}
+    in_line = {delivery_id for delivery_id, *_, sequence in rows if sequence is not None}
     plan = _plan(sent, current, policy, now)
     attempts = [_attempt(item) for item in sent if item.claim.delivery_id in current]
     # A late result replaces the "lost" attempt its next claim wrote: one row per try.
@@ -235,6 +262,9 @@ def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
     )
     for key, group in plan.updates.items():
         _update(group, **dict(key))
+    # In this transaction: a wake-up lost after the commit leaves the next one due, for the
+    # sweeper, never held behind a delivery that has ended.
+    plan.turn_came = ordering.next_in_line([d for d in plan.ended if d in in_line], now)
     health.record_successes(plan.succeeded, now)
     if plan.failed or plan.gone:
         webhooks = Webhook.objects.in_bulk(set(plan.failed) | plan.gone)
@@ -249,11 +279,17 @@ def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
     return plan
 
 
-def record_tries(sent: list[SentTry], policy: RetryPolicy) -> dict[str, TryOutcome]:
+def record_tries(sent: list[SentTry], policy: RetryPolicy, *,
+                 send_next: Callable[[dict[str, str]], None] | None = None
+                 ) -> dict[str, TryOutcome]:
     """Records each sent try in one transaction; returns the outcome by delivery id, with
     retry_in set where this try scheduled the next one. Never raises for a late or repeated
     result: each is stored as the attempt it is and changes only what is still its to change.
     A delivery with two results in `sent` gets the outcome of the last one."""
     if not sent:
         return {}
-    return _write(sent, policy, timezone.now()).outcomes
+    plan = _write(sent, policy, timezone.now())
+    # The deliveries of ordered webhooks whose turn came with these ends: handed to
+    # `send_next` (the pipeline sends them at once), or woken by a task.
+    (send_next or ordering.wake)(plan.turn_came)
+    return plan.outcomes

@@ -50,6 +50,19 @@ KIND_OF: dict[EventType, Kind] = {
     EventType.FORM_RESPONSE_COMPLETED: Kind.FORM,
 }
 
+
+def ordering_subject(event) -> str:
+    """What an event is about, for ordered delivery: the workflow run of a run or task event
+    (its ChecklistCreated, task changes and ChecklistCompleted form one line), the record of a
+    data set event, the response of a form event; "" for any other (a test event)."""
+    kind = KIND_OF.get(event.type)
+    if kind == Kind.WORKFLOW:
+        return event.run_id
+    if kind in (Kind.DATA_SET, Kind.FORM):
+        return event.subject_id
+    return ""
+
+
 # Task events can be scoped to one task template (Process Street's `taskId`).
 TASK_EVENTS = frozenset(
     {

@@ -47,7 +47,7 @@ def write_events(pending: list[PendingEvent]) -> list[Event]:
     matches = match_subscriptions(events)
     deliveries = build_deliveries(
         [(event, webhook) for event in events for webhook in matches.get(event.id, [])],
-        now=timezone.now(),
+        now=timezone.now(), in_order=True,
     )
     Event.objects.bulk_create(events)
     if deliveries:

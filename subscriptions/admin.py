@@ -28,7 +28,7 @@ from webhooks_project.timefmt import admin_time
 API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "data_set",
                      "taskId": "task_group_id", "webhooks": None}
 SERVICE_FIELDS = ("name", "description", "url", "triggers", "workflow", "form", "data_set",
-                  "task_group_id", "rate_limit")
+                  "task_group_id", "rate_limit", "ordered_delivery")
 RATE_DAYS = 7
 
 
@@ -64,9 +64,16 @@ class WebhookForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ["organization", "name", "description", "url", "triggers", "workflow",
-                  "task_group_id", "form", "data_set", "rate_limit"]
+                  "task_group_id", "form", "data_set", "rate_limit", "ordered_delivery"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 60})}
-        help_texts = {"name": "Shown in lists instead of the URL, e.g. \"CRM sync\"."}
+        help_texts = {
+            "name": "Shown in lists instead of the URL, e.g. \"CRM sync\".",
+            "ordered_delivery": "Deliveries about one workflow run, data set record or form "
+                                "response go one at a time, in the order their events "
+                                "happened; a failing one holds the later ones of its subject "
+                                "until it ends. Redeliveries are sent outside the order.",
+        }
+        labels = {"ordered_delivery": "Ordered delivery per subject"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,6 +117,7 @@ class WebhookForm(forms.ModelForm):
             for field, errors in exc.message_dict.items():
                 target = ("custom_headers" if field.startswith("headers")
                           else "rate_limit" if field == "rateLimit"
+                          else "ordered_delivery" if field == "orderedDelivery"
                           else API_FIELD_TO_FORM.get(field, field))
                 self.add_error(target, errors)
         return cleaned
@@ -149,8 +157,9 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def get_fieldsets(self, request, obj=None):
         main = ["organization", "name", "description", "url", "triggers", "workflow",
                 "task_group_id", "form", "data_set"]
-        options = ("Delivery options", {"fields": ["rate_limit", "header_names",
-                                                   "custom_headers", "clear_custom_headers"]})
+        options = ("Delivery options", {"fields": ["rate_limit", "ordered_delivery",
+                                                   "header_names", "custom_headers",
+                                                   "clear_custom_headers"]})
         if obj is None:
             return [(None, {"fields": main}), options]
         return [

@@ -40,6 +40,7 @@ class Subscriber(NamedTuple):
     task_group_id: str
     form_id: str | None
     data_set_id: str | None
+    ordered_delivery: bool
 
 
 # Placeholders in the once-compiled SQL, replaced by each call's values.

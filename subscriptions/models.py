@@ -40,6 +40,9 @@ class Webhook(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     # Deliveries per second at most, across every worker (delivery/flow.py); None: no limit.
     rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    # Deliveries about one subject (a run, a data set record, a form response) go one at a
+    # time, in the order their events were committed (delivery/ordering.py).
+    ordered_delivery = models.BooleanField(default=False)
     status = models.CharField(
         max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.ACTIVE
     )

@@ -102,6 +102,13 @@ class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializ
         source="rate_limit", required=False, allow_null=True, min_value=1, max_value=10_000,
         help_text="Deliveries per second at most, across every worker; null for no limit.",
     )
+    orderedDelivery = serializers.BooleanField(
+        source="ordered_delivery", required=False, default=False,
+        help_text="Deliveries about one subject (a workflow run, a data set record, a form "
+                  "response) go one at a time, in the order their events were committed; a "
+                  "failing one holds the later ones of its subject until it ends "
+                  "(docs/receiving.md). Off by default.",
+    )
     headers = CustomHeadersField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
         write_only=True,
@@ -120,7 +127,7 @@ class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializ
             "id", "createdDate", "createdBy", "updatedDate", "updatedBy", "name", "description",
             "url", "triggers",
             "status", "disabledReason", "workflowId", "taskId", "formId", "dataSetId",
-            "rateLimit", "headers", "headerNames",
+            "rateLimit", "orderedDelivery", "headers", "headerNames",
         ]
         read_only_fields = ["id"]
 
@@ -135,6 +142,7 @@ class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializ
             "workflow": data.get("workflow"), "form": data.get("form"),
             "data_set": data.get("data_set"), "task_group_id": data.get("task_group_id", ""),
             "rate_limit": data.get("rate_limit"), "headers": data.get("headers"),
+            "ordered_delivery": data.get("ordered_delivery", False),
         }
 
 

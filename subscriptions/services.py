@@ -80,6 +80,7 @@ def validate_webhook_data(organization: Organization, data: dict) -> dict:
         "workflow": scope["workflow"], "form": scope["form"], "data_set": scope["data_set"],
         "task_group_id": task_group_id,
         "rate_limit": _valid_rate_limit(data.get("rate_limit")),
+        "ordered_delivery": _valid_ordered_delivery(data.get("ordered_delivery", False)),
     }
     # Write-only: left as they are unless given (an empty object clears them).
     if data.get("headers") is not None:
@@ -97,6 +98,14 @@ def _valid_rate_limit(value: object) -> int | None:
         raise ValidationError(
             {"rateLimit": f"Deliveries per second: a whole number from 1 to {MAX_RATE_LIMIT}, "
                           "or null for no limit."})
+    return value
+
+
+def _valid_ordered_delivery(value: object) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValidationError({"orderedDelivery": "true or false."})
     return value
 
 
@@ -124,10 +133,17 @@ def create_webhook(organization: Organization, data: dict, *, actor=None) -> tup
 @transaction.atomic
 def replace_webhook(webhook: Webhook, data: dict, *, actor=None) -> Webhook:
     cleaned = validate_webhook_data(webhook.organization, data)
+    was_ordered = Webhook.objects.filter(pk=webhook.pk, ordered_delivery=True).exists()
     for name, value in cleaned.items():
         setattr(webhook, name, value)
     webhook.updated_by = actor
     webhook.save()
+    if was_ordered and not webhook.ordered_delivery:
+        # The deliveries held for their turn go now, as any other.
+        from delivery import ordering
+
+        released = ordering.release(webhook.id, timezone.now())
+        transaction.on_commit(lambda: ordering.wake(released))
     return webhook
 
 

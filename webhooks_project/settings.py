@@ -211,6 +211,10 @@ WEBHOOK_PUBLISH_IN_BACKGROUND = env.bool("WEBHOOK_PUBLISH_IN_BACKGROUND", defaul
 WEBHOOK_DRAIN_STREAMS = env.bool("WEBHOOK_DRAIN_STREAMS", default=True)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
+# A delivery of an ordered webhook held behind an earlier one of its subject is due again
+# this many seconds later at the latest (delivery/ordering.py); the end of the earlier one
+# makes it due at once, so this only bounds how long a lost wake-up could keep it waiting.
+WEBHOOK_ORDER_RECHECK = env.float("WEBHOOK_ORDER_RECHECK", default=600.0)
 INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 
 CELERY_BEAT_SCHEDULE = {

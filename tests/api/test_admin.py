@@ -178,3 +178,21 @@ def test_a_webhook_over_the_organizations_limit_is_a_form_error_not_a_500(org_ad
     assert response.status_code == 200
     assert "at most 1 webhooks" in response.content.decode()
     assert Webhook.objects.filter(organization=orgs["a"].org).count() == 1
+
+
+def test_ordered_delivery_is_a_delivery_option_in_the_admin(org_admin, orgs):
+    from subscriptions.models import Webhook
+
+    form = {"organization": orgs["a"].org.pk, "url": "http://127.0.0.1:9/hook",
+            "triggers": ["TaskReady"], "ordered_delivery": "on"}
+    response = org_admin.post("/admin/subscriptions/webhook/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    webhook = Webhook.objects.get(organization=orgs["a"].org)
+    assert webhook.ordered_delivery
+    page = org_admin.get(f"/admin/subscriptions/webhook/{webhook.pk}/change/").content.decode()
+    assert "Ordered delivery per subject" in page
+    del form["ordered_delivery"]  # an unticked box is not sent
+    assert org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/",
+                          form).status_code == 302
+    webhook.refresh_from_db()
+    assert not webhook.ordered_delivery

@@ -1,4 +1,5 @@
-"""A webhook's custom headers (write-only, refused names) and rate limit, through the API."""
+"""A webhook's custom headers (write-only, refused names), rate limit and ordered delivery,
+through the API."""
 
 import pytest
 
@@ -63,3 +64,19 @@ def test_rate_limit_is_shown_and_checked(admin):
     unlimited = admin.put(f"/api/v1/webhooks/{created['id']}",
                           {"url": URL, "triggers": ["TaskReady"], "rateLimit": None})
     assert unlimited.json()["rateLimit"] is None
+
+
+def test_ordered_delivery_is_shown_checked_and_off_by_default(admin):
+    body = {"url": URL, "triggers": ["TaskReady"]}
+    created = admin.post("/api/v1/webhooks", {**body, "orderedDelivery": True})
+    assert created.status_code == 201, created.json()
+    webhook_id = created.json()["id"]
+    assert created.json()["orderedDelivery"] is True
+    assert admin.get(f"/api/v1/webhooks/{webhook_id}").json()["orderedDelivery"] is True
+    assert admin.post("/api/v1/webhooks", body).json()["orderedDelivery"] is False
+    for bad in ("yes", 1, None, []):
+        response = admin.post("/api/v1/webhooks", {**body, "orderedDelivery": bad})
+        assert response.status_code == 400, bad
+        assert "orderedDelivery" in response.json()["details"], response.json()
+    replaced = admin.put(f"/api/v1/webhooks/{webhook_id}", body)
+    assert replaced.json()["orderedDelivery"] is False

@@ -34,10 +34,13 @@ class Reply:
 
 class Receiver:
     def __init__(self, default: Reply | None = None,
-                 choose: Callable[[], Reply] | None = None) -> None:
+                 choose: Callable[[], Reply] | None = None,
+                 reply_to: Callable[[Received], Reply] | None = None) -> None:
         self.default = default or Reply()
-        # Picks the reply to a request not scripted by reply_with (default: `default`).
+        # Picks the reply to a request not scripted by reply_with (default: `default`);
+        # `reply_to` picks it by the request itself (its body, say).
         self.choose = choose
+        self.reply_to = reply_to
         self.script: deque[Reply] = deque()
         self.requests: list[Received] = []
         self._cond = threading.Condition()
@@ -49,14 +52,15 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - name fixed by http.server
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                received = Received(self.path, dict(self.headers.items()), body, time.time())
                 with receiver._cond:
                     if receiver.script:
                         reply = receiver.script.popleft()
+                    elif receiver.reply_to:
+                        reply = receiver.reply_to(received)
                     else:
                         reply = receiver.choose() if receiver.choose else receiver.default
-                    receiver.requests.append(
-                        Received(self.path, dict(self.headers.items()), body, time.time())
-                    )
+                    receiver.requests.append(received)
                     receiver._cond.notify_all()
                 if reply.delay:
                     time.sleep(reply.delay)
