@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # One quick retry covers a connection that a Redis restart broke; a broker that is really down
 # fails fast, and the sweeper enqueues later.
+# Retries and put-back tries go to their own queue, so they never wait behind first tries.
+RETRY_QUEUE = "webhooks-retry"
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
@@ -92,13 +94,7 @@ def put_back(delivery_ids: list[str]) -> None:
                             next_try_at__lte=now).update(
         next_try_at=now + timedelta(seconds=pause)
     )
-    enqueue(delivery_ids, countdown=pause, queue=retry_queue())
-
-
-def retry_queue() -> str:
-    from delivery.tasks import RETRY_QUEUE
-
-    return RETRY_QUEUE
+    enqueue(delivery_ids, countdown=pause, queue=RETRY_QUEUE)
 
 
 def enqueue_retries(countdowns: dict[str, float]) -> None:
@@ -113,7 +109,7 @@ def enqueue_retries(countdowns: dict[str, float]) -> None:
         with deliver.app.producer_or_acquire() as producer:
             for delivery_id, countdown in countdowns.items():
                 deliver.apply_async(
-                    args=[[delivery_id]], countdown=countdown, queue=retry_queue(),
+                    args=[[delivery_id]], countdown=countdown, queue=RETRY_QUEUE,
                     producer=producer, retry=True, retry_policy=PUBLISH_RETRY,
                 )
     except Exception as exc:  # noqa: BLE001

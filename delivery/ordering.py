@@ -198,6 +198,6 @@ def wake(deliveries: dict[str, str | None], countdown: float | None = None) -> N
     webhook's pending rows oldest first, and would pass over every delivery still held. The
     database says they are due: the sweeper finds any whose wake-up is lost."""
     if deliveries:
-        from delivery.dispatch import enqueue, retry_queue
+        from delivery.dispatch import RETRY_QUEUE, enqueue
 
-        enqueue(list(deliveries), countdown=countdown, queue=retry_queue())
+        enqueue(list(deliveries), countdown=countdown, queue=RETRY_QUEUE)

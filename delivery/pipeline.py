@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,15 +137,9 @@ class Coalescer:
             self._running = False
 
 
-@dataclass
-class Summary:
-    """What became of a batch handed to the pipeline."""
-
-    sent: int = 0
-    skipped: int = 0  # not due, final, or claimed elsewhere: not this batch's to send
-    put_back: int = 0  # no place to send within the admission wait: untried, tried again later
-
-
+# What became of a delivery handed to the pipeline that it did not send: not due, final or
+# claimed elsewhere (not this batch's to send); or no place within the admission wait (put back,
+# untried, tried again later).
 _SKIPPED, _PUT_BACK = "skipped", "put back"
 
 
@@ -277,12 +270,13 @@ class Pipeline:
                          settings.WEBHOOK_ADMISSION_WAIT)
 
     def deliver(self, destinations: dict[str, Destination | str],
-                after_claims: Callable[[], None] | None = None) -> Summary:
+                after_claims: Callable[[], None] | None = None) -> int:
         """Sends the next try of each of these deliveries (id -> its Destination, or URL) that
-        is due; returns once every one is recorded, skipped or put back. `after_claims` runs
-        (on another thread) once every one of them has been claimed or passed over."""
+        is due; returns how many it sent, once every one is recorded, skipped or put back.
+        `after_claims` runs (on another thread) once every one of them has been claimed or
+        passed over."""
         if not destinations:
-            return Summary()
+            return 0
         urls = {d: (t if isinstance(t, Destination) else Destination(t))
                 for d, t in destinations.items()}
         # Asked here, on the caller's thread, which waits anyway: one hop less for every batch.
@@ -309,7 +303,7 @@ class Pipeline:
             logger.exception("%d deliveries whose turn came not sent here", len(destinations))
 
     async def _deliver(self, urls: dict[str, Destination], slow: set[str],
-                       after_claims: Callable[[], None] | None) -> Summary:
+                       after_claims: Callable[[], None] | None) -> int:
         loop = asyncio.get_running_loop()
         left = len(urls)
 
@@ -323,11 +317,8 @@ class Pipeline:
             self._one(delivery_id, target, throttle.endpoint_of(target.url) in slow,
                       passed_claim)
             for delivery_id, target in urls.items()))
-        summary = Summary()
         put_back = [d for d, r in zip(urls, results, strict=True) if r is _PUT_BACK]
         sent = [r for r in results if isinstance(r, SentTry)]
-        summary.put_back, summary.sent = len(put_back), len(sent)
-        summary.skipped = len(urls) - summary.put_back - summary.sent
         if put_back:
             from delivery.dispatch import put_back as put_them_back
 
@@ -339,7 +330,7 @@ class Pipeline:
                  and "timeout" in item.result.error.lower() else item.result.duration_ms / 1000)
                 for item in sent
             ], slow)
-        return summary
+        return len(sent)
 
     async def _one(self, delivery_id: str, target: Destination, slow: bool,
                    passed_claim: Callable[[], None]) -> SentTry | str:

@@ -18,10 +18,8 @@ from delivery.pipeline import get_pipeline
 
 logger = logging.getLogger(__name__)
 
-RETRY_QUEUE = "webhooks-retry"
 
-
-def _due_urls(delivery_ids: list[str]) -> dict[str, Destination]:
+def _due_destinations(delivery_ids: list[str]) -> dict[str, Destination]:
     return drain.destinations(
         Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING))
 
@@ -31,7 +29,7 @@ def deliver(delivery_ids: list[str]) -> int:
     """The next try of each of these deliveries that is due, through the pipeline
     (delivery/pipeline.py): a lone delivery, a fan-out's batch, a retry, a sweep or a
     redelivery alike. Returns how many were sent."""
-    return get_pipeline().deliver(_due_urls(delivery_ids)).sent
+    return get_pipeline().deliver(_due_destinations(delivery_ids))
 
 
 @shared_task(name="delivery.tasks.drain_webhook", acks_late=True, ignore_result=True)
@@ -50,7 +48,7 @@ def drain_webhook(webhook_id: str) -> int:
         drain_webhook.apply_async(args=[webhook_id], retry=True, retry_policy=PUBLISH_RETRY)
 
     return get_pipeline().deliver(
-        waiting, after_claims=next_batch if len(waiting) == size else None).sent
+        waiting, after_claims=next_batch if len(waiting) == size else None)
 
 
 @shared_task(name="delivery.tasks.sweep_deliveries", ignore_result=True)

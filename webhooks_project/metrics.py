@@ -35,7 +35,7 @@ _PRIORITY_STEPS = (3, 6, 9)
 
 
 def default_queues() -> tuple[str, ...]:
-    from delivery.tasks import RETRY_QUEUE
+    from delivery.dispatch import RETRY_QUEUE
 
     return (settings.CELERY_TASK_DEFAULT_QUEUE, RETRY_QUEUE)
 
