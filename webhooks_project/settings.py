@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "datasets",
     "events",
     "subscriptions",
+    "incoming",
     "delivery",
 ]
 
@@ -206,6 +207,11 @@ WEBHOOK_DRAIN_STREAMS = env.bool("WEBHOOK_DRAIN_STREAMS", default=True)
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
 INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Seconds during which a repeated Idempotency-Key (or webhook-id) is answered as the first
+# request with it was, creating nothing.
+INCOMING_IDEMPOTENCY_SECONDS = env.int("INCOMING_IDEMPOTENCY_SECONDS", default=24 * 3600)
+# Requests kept in each incoming webhook's log (the newest); older ones are deleted.
+INCOMING_WEBHOOK_REQUESTS_KEPT = env.int("INCOMING_WEBHOOK_REQUESTS_KEPT", default=100)
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {

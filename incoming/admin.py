@@ -6,9 +6,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from subscriptions import incoming
-from subscriptions.incoming_models import IncomingRequest, IncomingWebhook
-from subscriptions.incoming_serializers import pretty_body
+from incoming import services
+from incoming.config import validate_config
+from incoming.models import IncomingRequest, IncomingWebhook
+from incoming.serializers import pretty_body
 from webhooks_project.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
@@ -68,7 +69,7 @@ class IncomingWebhookForm(forms.ModelForm):
                            "It belongs to another organization.")
             return cleaned
         try:
-            cleaned["config"] = incoming.validate_config(
+            cleaned["config"] = validate_config(
                 cleaned.get("config"), workflow=workflow, data_set=data_set
             )
         except ValidationError as exc:
@@ -150,13 +151,13 @@ class IncomingWebhookAdmin(OrganizationScopedAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            incoming.update_incoming_webhook(obj, {
+            services.update_incoming_webhook(obj, {
                 "name": data["name"], "automation_app": data.get("automation_app", ""),
                 "config": data.get("config"), "status": data["status"],
                 "verify_signatures": data.get("verify_signatures", False),
             }, actor=request.user)
             return
-        webhook = incoming.create_incoming_webhook(
+        webhook = services.create_incoming_webhook(
             data["organization"], workflow=data.get("workflow"), data_set=data.get("data_set"),
             name=data["name"], automation_app=data.get("automation_app", ""),
             config=data.get("config"), status=data["status"],
@@ -169,15 +170,15 @@ class IncomingWebhookAdmin(OrganizationScopedAdmin):
     @admin.action(description="Enable")
     def enable(self, request, queryset):
         for webhook in queryset:
-            incoming.update_incoming_webhook(webhook, {"status": "Active"}, actor=request.user)
+            services.update_incoming_webhook(webhook, {"status": "Active"}, actor=request.user)
 
     @admin.action(description="Disable (payloads are answered 202 and dropped)")
     def disable(self, request, queryset):
         for webhook in queryset:
-            incoming.update_incoming_webhook(webhook, {"status": "Disabled"}, actor=request.user)
+            services.update_incoming_webhook(webhook, {"status": "Disabled"}, actor=request.user)
 
     @admin.action(description="Regenerate the URL (the old one stops working)")
     def regenerate_url(self, request, queryset):
         for webhook in queryset:
-            incoming.regenerate_token(webhook)
+            services.regenerate_token(webhook)
             self.message_user(request, f"New URL for {webhook.name}: {webhook.public_url}")
