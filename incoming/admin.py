@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from incoming import services
 from incoming.config import validate_config
@@ -21,14 +22,16 @@ OUTCOME_COLOURS = {"created": "#1a7f37", "updated": "#1a7f37", "dropped": "#9a67
                    "Disabled": "#cf222e"}
 
 
-def badge(text: str):
+def badge(text: str) -> SafeString:
+    """An outcome or status as a coloured pill, so failures stand out in a long log."""
     return format_html(
         '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
         OUTCOME_COLOURS.get(text, "#6e7781"), text,
     )
 
 
-def pre(text: str):
+def pre(text: str) -> SafeString:
+    """A body kept readable (wrapped, scrolled) without stretching the admin page."""
     return format_html(
         '<pre style="white-space:pre-wrap;max-height:24em;overflow:auto;margin:0">{}</pre>', text
     )

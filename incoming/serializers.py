@@ -107,7 +107,7 @@ class IncomingRequestSerializer(serializers.ModelSerializer):
         return parsed_body(obj)
 
 
-def parsed_body(obj: IncomingRequest):
+def parsed_body(obj: IncomingRequest) -> object:
     """The stored body as data (JSON, or a form-encoded body as an object), or None."""
     if obj.body_truncated or not obj.body:
         return None

@@ -7,7 +7,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -56,7 +56,7 @@ def _error(status_code: int, code: str, message: str) -> JsonResponse:
 
 
 @csrf_exempt
-def receive_incoming(request, token: str):
+def receive_incoming(request: HttpRequest, token: str) -> JsonResponse:
     """Anyone holding the URL may post; the token is the credential (plus a signature when the
     incoming webhook has a signing secret)."""
     if request.method != "POST":
