@@ -28,7 +28,7 @@ def automation_username(organization) -> str:
 def automation_user(organization):
     """The organization's automation user, created the first time it is needed (safe under
     concurrent first uses: the username is unique, and get_or_create retries on a clash)."""
-    domain = getattr(settings, "AUTOMATION_EMAIL_DOMAIN", "automation.invalid")
+    domain = settings.AUTOMATION_EMAIL_DOMAIN
     user, created = get_user_model().objects.get_or_create(
         username=automation_username(organization),
         defaults={

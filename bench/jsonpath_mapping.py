@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.jsonpath_mapping
 
-The worst allowed mapping (subscriptions/jsonpath_subset.py) is MAX_PATHS paths of MAX_STEPS
+The worst allowed mapping (incoming/jsonpath_subset.py) is MAX_PATHS paths of MAX_STEPS
 wildcards each, over a body built so that every step of every path keeps MAX_MATCHES values,
 the most it may without being refused: every path then does the most work the subset allows.
 The body is padded to 1 MB with strings at the leaves. Prints the best and median of the runs.
@@ -14,7 +14,7 @@ import json
 import statistics
 import time
 
-from subscriptions.jsonpath_subset import MAX_MATCHES, MAX_PATHS, MAX_STEPS, find
+from incoming.jsonpath_subset import MAX_MATCHES, MAX_PATHS, MAX_STEPS, find
 
 BODY_BYTES = 1024 * 1024
 

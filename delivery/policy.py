@@ -45,15 +45,14 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> RetryPolicy:
-        """Build a policy from a settings object (e.g. django.conf.settings), with defaults."""
-        defaults = cls()
+        """The policy the settings declare (webhooks_project/settings.py: WEBHOOK_MAX_TRIES,
+        WEBHOOK_RETRY_DELAYS, WEBHOOK_RETRY_JITTER, WEBHOOK_RETRY_AFTER_CAP); `settings` is
+        django.conf.settings or any object with those attributes."""
         return cls(
-            max_tries=int(getattr(settings, "WEBHOOK_MAX_TRIES", defaults.max_tries)),
-            delays=_delays_from(getattr(settings, "WEBHOOK_RETRY_DELAYS", defaults.delays)),
-            jitter=float(getattr(settings, "WEBHOOK_RETRY_JITTER", defaults.jitter)),
-            retry_after_cap=float(
-                getattr(settings, "WEBHOOK_RETRY_AFTER_CAP", defaults.retry_after_cap)
-            ),
+            max_tries=int(settings.WEBHOOK_MAX_TRIES),
+            delays=_delays_from(settings.WEBHOOK_RETRY_DELAYS),
+            jitter=float(settings.WEBHOOK_RETRY_JITTER),
+            retry_after_cap=float(settings.WEBHOOK_RETRY_AFTER_CAP),
         )
 
     def delay_for(

@@ -330,5 +330,3 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def disable(self, request, queryset):
         for webhook in queryset:
             services.disable_webhook(webhook, reason=f"Disabled by {request.user}.")
-
-from subscriptions import incoming_admin  # noqa: E402,F401

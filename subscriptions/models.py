@@ -83,5 +83,3 @@ class WebhookSecret(models.Model):
 
     def __str__(self) -> str:
         return f"secret of {self.webhook_id} from {self.created_date:%Y-%m-%d}"
-
-from subscriptions.incoming_models import *  # noqa: E402,F401,F403

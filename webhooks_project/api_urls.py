@@ -7,7 +7,7 @@ urlpatterns: list = [
     path("", include("workflows.api_urls")),
     path("", include("datasets.api_urls")),
     path("", include("subscriptions.api_urls")),
-    path("", include("subscriptions.incoming_api_urls")),
+    path("", include("incoming.api_urls")),
     path("", include("delivery.api_urls")),
     path("", include("events.api_urls")),
 ]

@@ -85,7 +85,7 @@ class DeliveryCollector(Collector):
     def _try_durations(self) -> Metric:
         from delivery.models import Attempt
 
-        window = float(getattr(settings, "METRICS_WINDOW_SECONDS", 3600))
+        window = float(settings.METRICS_WINDOW_SECONDS)
         since = timezone.now() - timedelta(seconds=window)
         recent = Attempt.objects.filter(started_at__gte=since, duration_ms__isnull=False)
         aggregates = {
@@ -137,7 +137,7 @@ registry.register(DeliveryCollector())
 
 
 def allowed(request) -> bool:
-    token = getattr(settings, "METRICS_TOKEN", "") or ""
+    token = settings.METRICS_TOKEN
     if not token:
         return bool(settings.DEBUG)
     header = request.headers.get("Authorization", "")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "datasets",
     "events",
     "subscriptions",
+    "incoming",
     "delivery",
 ]
 
@@ -168,14 +169,25 @@ CELERY_TASK_DEFAULT_QUEUE = "webhooks"
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 
 # --- Webhooks ---------------------------------------------------------------------------------
+# Every WEBHOOK_* and INCOMING_* setting is declared here, once, with its default; the code reads
+# them as plain `settings.X`. The table in docs/operations.md lists them with the same defaults.
+# Subscriptions (outgoing webhooks) an organization may have.
 WEBHOOK_MAX_PER_ORGANIZATION = env.int("WEBHOOK_MAX_PER_ORGANIZATION", default=50)
+# Seconds to connect to a receiver, and to wait for its answer, on each try.
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=15.0)
+# Tries per delivery, ever (Process Street's "at most 3 tries"); fixed, not read from the
+# environment.
 WEBHOOK_MAX_TRIES = 3
+# Seconds before try 2, try 3, ... (the last repeats), each spread at random by
+# ±WEBHOOK_RETRY_JITTER (a fraction) so deliveries that failed together do not retry together.
 WEBHOOK_RETRY_DELAYS = tuple(env.list("WEBHOOK_RETRY_DELAYS", cast=float, default=[30.0, 300.0]))
 WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)
+# A receiver's Retry-After is honoured up to this many seconds.
 WEBHOOK_RETRY_AFTER_CAP = env.float("WEBHOOK_RETRY_AFTER_CAP", default=3600.0)
+# Bytes of each response body kept with its try.
 WEBHOOK_RESPONSE_EXCERPT_BYTES = env.int("WEBHOOK_RESPONSE_EXCERPT_BYTES", default=4096)
+# Seconds an old signing secret keeps signing after a rotation.
 WEBHOOK_SECRET_ROTATION_GRACE = env.int("WEBHOOK_SECRET_ROTATION_GRACE", default=24 * 3600)
 # Networks a destination may resolve into although they are private (e.g. 127.0.0.1/32 for a
 # local receiver). Empty in production: every private, loopback and reserved address is refused.
@@ -194,12 +206,13 @@ WEBHOOK_AUTO_DISABLE_MIN_FAILURES = env.int("WEBHOOK_AUTO_DISABLE_MIN_FAILURES",
 # Retention, in days, of deliveries (with their attempts) by outcome; pruned by beat.
 WEBHOOK_RETENTION_SUCCEEDED_DAYS = env.float("WEBHOOK_RETENTION_SUCCEEDED_DAYS", default=14)
 WEBHOOK_RETENTION_FAILED_DAYS = env.float("WEBHOOK_RETENTION_FAILED_DAYS", default=60)
+# Rows per batch for recovery, replay and pruning.
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
 # A fan-out's deliveries go to the workers in `deliver` tasks of up to this many, and a
 # subscription's stream is drained in batches of this many.
 WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100)
 # Flow control (delivery/flow.py). POSTs in flight per worker process, and of those, to one
-# endpoint (host and port; 0, the default: no such limit beyond the slow-endpoint one below,
+# endpoint (host and port; 0, the default: no such limit beyond the slow-endpoint one above,
 # docs/decisions). A try waits for a place before it is claimed; one that finds none within
 # WEBHOOK_ADMISSION_WAIT seconds is put back, untried, for a moment.
 WEBHOOK_MAX_POSTS_IN_FLIGHT = env.int("WEBHOOK_MAX_POSTS_IN_FLIGHT", default=128)
@@ -209,13 +222,28 @@ WEBHOOK_ADMISSION_WAIT = env.float("WEBHOOK_ADMISSION_WAIT", default=5.0)
 WEBHOOK_PUBLISH_IN_BACKGROUND = env.bool("WEBHOOK_PUBLISH_IN_BACKGROUND", default=True)
 # A subscription's stream of lone deliveries is coalesced into drain batches (delivery/drain.py).
 WEBHOOK_DRAIN_STREAMS = env.bool("WEBHOOK_DRAIN_STREAMS", default=True)
+# Seconds between sweeps (beat), and how long a due delivery may wait in the queue before the
+# sweeper enqueues it again.
 WEBHOOK_SWEEP_INTERVAL = env.float("WEBHOOK_SWEEP_INTERVAL", default=30.0)
 WEBHOOK_SWEEP_GRACE = env.float("WEBHOOK_SWEEP_GRACE", default=60.0)
 # A delivery of an ordered webhook held behind an earlier one of its subject is due again
 # this many seconds later at the latest (delivery/ordering.py); the end of the earlier one
 # makes it due at once, so this only bounds how long a lost wake-up could keep it waiting.
 WEBHOOK_ORDER_RECHECK = env.float("WEBHOOK_ORDER_RECHECK", default=600.0)
+
+# --- Incoming webhooks (incoming/) -------------------------------------------------------------
+# The largest body an incoming webhook's public URL accepts, in bytes; over it: 413.
 INCOMING_WEBHOOK_MAX_BYTES = env.int("INCOMING_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Requests per incoming webhook token, counted in Redis across web processes; over it: 429.
+INCOMING_RATE = env.str("INCOMING_RATE", default="600/min")
+# Seconds during which a repeated Idempotency-Key (or webhook-id) is answered as the first
+# request with it was, creating nothing.
+INCOMING_IDEMPOTENCY_SECONDS = env.int("INCOMING_IDEMPOTENCY_SECONDS", default=24 * 3600)
+# Requests kept in each incoming webhook's log (the newest); older ones are deleted.
+INCOMING_WEBHOOK_REQUESTS_KEPT = env.int("INCOMING_WEBHOOK_REQUESTS_KEPT", default=100)
+# The domain of the email of each organization's automation user, by whom incoming webhooks'
+# changes are made (accounts/automation.py); `.invalid` never receives mail.
+AUTOMATION_EMAIL_DOMAIN = env.str("AUTOMATION_EMAIL_DOMAIN", default="automation.invalid")
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {
@@ -234,10 +262,9 @@ MAX_URL_LENGTH = env.int("MAX_URL_LENGTH", default=4096)
 MAX_HEADER_VALUE_LENGTH = env.int("MAX_HEADER_VALUE_LENGTH", default=8192)
 MAX_HEADERS_SIZE = env.int("MAX_HEADERS_SIZE", default=32 * 1024)
 MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
-# Requests per API key (scope "api") and per incoming webhook token (scope "incoming"), counted
+# Requests per API key (scope "api"; per incoming webhook token: INCOMING_RATE above), counted
 # in Redis so every web process shares them (webhooks_project.throttling); over it: 429.
 API_RATE = env.str("API_RATE", default="1200/min")
-INCOMING_RATE = env.str("INCOMING_RATE", default="600/min")
 # Wrong API keys per client address (REMOTE_ADDR; behind a proxy set NUM_PROXIES); over it: 429.
 API_KEY_FAILURE_RATE = env.str("API_KEY_FAILURE_RATE", default="20/min")
 CACHES = {

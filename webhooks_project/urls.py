@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include("webhooks_project.api_urls")),
     # Last of /api/: any other path answers the JSON error body, never an HTML page.
     re_path(r"^api/", ApiNotFoundView.as_view(), name="api-not-found"),
-    path("", include("subscriptions.incoming_urls")),
+    path("", include("incoming.urls")),
 ]
 
 # /api/ and /incoming/ URLs that match no route answer with the API's JSON error body.

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
         ('accounts', '0001_initial'),
         ('delivery', '0005_attempt_delivery_one_index'),
         ('events', '0002_drop_redundant_indexes'),
-        ('subscriptions', '0005_ordered_delivery'),
+        ('subscriptions', '0006_ordered_delivery'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ from accounts.keys import create_api_key
 from accounts.models import Role
 from accounts.services import add_member, create_organization
 from datasets.services import create_data_set
-from subscriptions import incoming
+from incoming.services import create_incoming_webhook
 from workflows.builder import create_workflow
 
 TASKS = [
@@ -56,7 +56,7 @@ class World:
             "formFields": {self.field("Customer"): "$.customer.name",
                            self.field("Amount"): "$.order.amount"},
         }
-        return incoming.create_incoming_webhook(
+        return create_incoming_webhook(
             self.org, workflow=self.workflow, name="From the shop", config=config, **extra
         )
 
@@ -65,7 +65,7 @@ class World:
                               self.column("Revenue"): "$.revenue"}}
         if key_column:
             config["keyColumn"] = self.column("Email")
-        return incoming.create_incoming_webhook(
+        return create_incoming_webhook(
             self.org, data_set=self.data_set, name="CRM sync", config=config, **extra
         )
 

@@ -4,7 +4,7 @@ real HTTP: Admins only, scoped to the organization, the public URL shown, recent
 import pytest
 import requests
 
-from subscriptions.incoming_models import IncomingWebhook
+from incoming.models import IncomingWebhook
 from tests.incoming.conftest import assert_error, post
 from workflows.models import WorkflowRun
 
@@ -123,12 +123,12 @@ def test_admin_page_shows_url_and_last_payload(world, client):
     user.is_staff = True
     user.save()
     client.force_login(user)
-    page = client.get(f"/admin/subscriptions/incomingwebhook/{hook.pk}/change/")
+    page = client.get(f"/admin/incoming/incomingwebhook/{hook.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
     assert hook.public_url in html
     assert "&quot;title&quot;: &quot;shown&quot;" in html
-    assert client.get("/admin/subscriptions/incomingwebhook/").status_code == 200
+    assert client.get("/admin/incoming/incomingwebhook/").status_code == 200
 
 
 def test_admin_add_form_checks_the_config(world, client):
@@ -138,7 +138,7 @@ def test_admin_add_form_checks_the_config(world, client):
     user.is_staff = True
     user.save()
     client.force_login(user)
-    url = "/admin/subscriptions/incomingwebhook/add/"
+    url = "/admin/incoming/incomingwebhook/add/"
     assert client.get(url).status_code == 200
     form = {
         "organization": world.org.pk, "name": "From admin", "automation_app": "",

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from datasets.models import DataSetRecord
-from subscriptions.incoming_models import IncomingRequest
+from incoming.models import IncomingRequest
 from tests.incoming.conftest import post
 from workflows.models import WorkflowRun
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.jsonpath_mapping import evaluate_mapping, worst_body, worst_mapping
-from subscriptions.jsonpath_subset import (
+from incoming.jsonpath_subset import (
     MAX_MATCHES,
     MAX_PATHS,
     MAX_STEPS,

@@ -9,9 +9,9 @@ from datasets.models import DataSetRecord
 from delivery.models import Delivery
 from delivery.signing import sign_headers
 from events.models import Event
+from incoming.models import IncomingOutcome, IncomingRequest
+from incoming.views import read_limited
 from subscriptions import services as subscriptions
-from subscriptions.incoming_models import IncomingOutcome, IncomingRequest
-from subscriptions.incoming_views import read_limited
 from tests.incoming.conftest import assert_error, post
 from workflows.models import FormFieldValue, WorkflowRun
 

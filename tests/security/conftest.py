@@ -110,7 +110,7 @@ def build_universe(org: Org, *, assign_guest: bool = True) -> Universe:
     from accounts.keys import create_api_key
     from datasets.services import create_data_set, create_record
     from delivery.models import Delivery
-    from subscriptions import incoming
+    from incoming.services import create_incoming_webhook
     from subscriptions import services as subscription_services
     from workflows import form_services, services
     from workflows.builder import create_form, create_workflow
@@ -139,10 +139,10 @@ def build_universe(org: Org, *, assign_guest: bool = True) -> Universe:
     record = create_record(data_set, {data_set.fields.get().id: "Ada"}, actor=actor)
     delivery = Delivery.objects.filter(webhook=webhook).order_by("created_date").first()
     api_key, raw_key = create_api_key(org.admin, name="spare")
-    incoming_webhook = incoming.create_incoming_webhook(
+    incoming_webhook = create_incoming_webhook(
         org.org, workflow=workflow, name="From the shop", verify_signatures=True
     )
-    data_set_incoming = incoming.create_incoming_webhook(
+    data_set_incoming = create_incoming_webhook(
         org.org, data_set=data_set, name="CRM sync", verify_signatures=True
     )
     objects = {

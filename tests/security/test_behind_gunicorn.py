@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from subscriptions import incoming
+from incoming.services import create_incoming_webhook
 from tests.security.conftest import build_universe
 from tests.support.web import GunicornServer
 from tests.support.worker import database_url_for_workers
@@ -34,7 +34,7 @@ def json_error(response, status: int, code: str) -> dict:
 def test_chunked_bodies_and_size_limits_behind_gunicorn(orgs, settings):
     universe = build_universe(orgs["a"])
     workflow = universe.objects["Workflow"]
-    hook = incoming.create_incoming_webhook(
+    hook = create_incoming_webhook(
         universe.org.org, workflow=workflow, name="chunked",
         config={"properties": {"Name": "$.title"}},
     )

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 
-from subscriptions import incoming
+from incoming.services import create_incoming_webhook
 from tests.security.conftest import build_universe, call
 from webhooks_project.strict_json import JSONRefused, StrictJSONParser, check_strings_and_depth
 
@@ -115,8 +115,8 @@ def test_api_rate_limit_is_per_key_with_retry_after(client, universe, settings):
 def test_incoming_rate_limit_is_per_token_with_retry_after(universe, settings):
     settings.INCOMING_RATE = "2/min"
     workflow = universe.objects["Workflow"]
-    first = incoming.create_incoming_webhook(universe.org.org, workflow=workflow, name="one")
-    second = incoming.create_incoming_webhook(universe.org.org, workflow=workflow, name="two")
+    first = create_incoming_webhook(universe.org.org, workflow=workflow, name="one")
+    second = create_incoming_webhook(universe.org.org, workflow=workflow, name="two")
     browser = Client()
 
     def post(hook):

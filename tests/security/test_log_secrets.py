@@ -10,7 +10,7 @@ import requests
 from django.test import Client
 
 from accounts.keys import create_api_key
-from subscriptions import incoming
+from incoming.services import create_incoming_webhook
 from tests.security.conftest import build_universe
 from tests.support.web import GunicornServer
 from tests.support.worker import database_url_for_workers
@@ -19,11 +19,11 @@ from webhooks_project.log_redaction import RedactSecretsFilter, redact
 
 def incoming_hooks(universe):
     workflow = universe.objects["Workflow"]
-    plain = incoming.create_incoming_webhook(
+    plain = create_incoming_webhook(
         universe.org.org, workflow=workflow, name="plain",
         config={"properties": {"Name": "$.title"}},
     )
-    signed = incoming.create_incoming_webhook(
+    signed = create_incoming_webhook(
         universe.org.org, workflow=workflow, name="signed", verify_signatures=True,
     )
     return plain, signed

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from subscriptions import incoming
-from subscriptions.incoming_models import IncomingOutcome, IncomingRequest
+from incoming.models import IncomingOutcome, IncomingRequest
+from incoming.services import create_incoming_webhook
 from tests.api.conftest import PASSWORD
 from tests.security.conftest import build_universe
 from webhooks_project import strict_json
@@ -88,12 +88,12 @@ def test_api_error_does_not_echo_the_invalid_text(universe):
 @pytest.fixture
 def hooks(universe):
     org = universe.org.org
-    workflow_hook = incoming.create_incoming_webhook(
+    workflow_hook = create_incoming_webhook(
         org, workflow=universe.objects["Workflow"], name="wf",
         config={"properties": {"Name": "$.title"}},
     )
     field_id = universe.extra["record_field"]
-    data_set_hook = incoming.create_incoming_webhook(
+    data_set_hook = create_incoming_webhook(
         org, data_set=universe.objects["DataSet"], name="ds",
         config={"columns": {field_id: "$.name"}},
     )
@@ -149,7 +149,7 @@ def test_a_body_stored_before_the_rules_renders_safely(hooks, universe):
     assert row["payload"] is None and "NaN" in row["body"]
     admin = Client()
     assert admin.login(username=universe.org.admin.user.username, password=PASSWORD)
-    page = admin.get(f"/admin/subscriptions/incomingwebhook/{hook.pk}/change/")
+    page = admin.get(f"/admin/incoming/incomingwebhook/{hook.pk}/change/")
     assert page.status_code == 200 and b"NaN" in page.content
 
 

@@ -113,9 +113,16 @@ def test_from_settings_reads_values():
 
 
 def test_from_settings_accepts_comma_separated_delays():
-    policy = RetryPolicy.from_settings(SimpleNamespace(WEBHOOK_RETRY_DELAYS="0.2, 0.4"))
+    policy = RetryPolicy.from_settings(SimpleNamespace(
+        WEBHOOK_MAX_TRIES=3, WEBHOOK_RETRY_DELAYS="0.2, 0.4", WEBHOOK_RETRY_JITTER=0,
+        WEBHOOK_RETRY_AFTER_CAP=60,
+    ))
     assert policy.delays == (0.2, 0.4)
 
 
-def test_from_settings_defaults_when_missing():
-    assert RetryPolicy.from_settings(object()) == RetryPolicy()
+def test_from_settings_reads_the_declared_settings(settings):
+    """Every setting the policy reads is declared (webhooks_project/settings.py), so a missing
+    one is an error rather than a default repeated here."""
+    del settings.WEBHOOK_RETRY_AFTER_CAP
+    with pytest.raises(AttributeError):
+        RetryPolicy.from_settings(settings)

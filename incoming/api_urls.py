@@ -1,6 +1,6 @@
 """/api/v1/ routes of incoming webhooks, nested under their workflow or data set."""
 
-from subscriptions.incoming_views import (
+from incoming.views import (
     DataSetIncomingWebhookViewSet,
     WorkflowIncomingWebhookViewSet,
 )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0004_webhook_headers_and_rate_limit'),
+        ('subscriptions', '0005_incoming_models_moved'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -17,9 +17,9 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
 from datasets.models import DataSet
-from subscriptions import incoming
-from subscriptions.incoming_models import IncomingWebhook
-from subscriptions.incoming_serializers import IncomingRequestSerializer, IncomingWebhookSerializer
+from incoming import receiving, services
+from incoming.models import IncomingWebhook
+from incoming.serializers import IncomingRequestSerializer, IncomingWebhookSerializer
 from webhooks_project.throttling import incoming_rate_limited
 from workflows.models import Workflow
 
@@ -29,10 +29,6 @@ READ_CHUNK = 64 * 1024
 
 
 # --- Public endpoint ----------------------------------------------------------------------------
-
-
-def max_body_bytes() -> int:
-    return getattr(settings, "INCOMING_WEBHOOK_MAX_BYTES", 1024 * 1024)
 
 
 def read_limited(stream, limit: int) -> bytes | None:
@@ -48,7 +44,7 @@ def read_limited(stream, limit: int) -> bytes | None:
             return None
 
 
-def _answer(answer: incoming.Answer) -> JsonResponse:
+def _answer(answer: receiving.Answer) -> JsonResponse:
     response = JsonResponse(answer.body, status=answer.status_code)
     for name, value in answer.headers.items():
         response[name] = value
@@ -56,11 +52,11 @@ def _answer(answer: incoming.Answer) -> JsonResponse:
 
 
 def _error(status_code: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(incoming.error_body(message, code, uuid.uuid4().hex), status=status_code)
+    return JsonResponse(receiving.error_body(message, code, uuid.uuid4().hex), status=status_code)
 
 
 @csrf_exempt
-def receive_incoming(request, token: str):
+def receive_incoming(request: HttpRequest, token: str) -> JsonResponse:
     """Anyone holding the URL may post; the token is the credential (plus a signature when the
     incoming webhook has a signing secret)."""
     if request.method != "POST":
@@ -77,9 +73,9 @@ def receive_incoming(request, token: str):
     if webhook is None:
         logger.info("Incoming webhook request to an unknown token (%s...)", token[:6])
         return _error(404, "NotFound", "No incoming webhook at this URL.")
-    limit = max_body_bytes()
+    limit = settings.INCOMING_WEBHOOK_MAX_BYTES
     content_type = request.META.get("CONTENT_TYPE", "")
-    too_large = incoming.Rejected(
+    too_large = receiving.Rejected(
         413, "PayloadTooLarge", f"The body is larger than {limit} bytes."
     )
     try:
@@ -88,11 +84,11 @@ def receive_incoming(request, token: str):
         declared = 0
     body = None if declared > limit else read_limited(request, limit)
     if body is None:
-        return _answer(incoming.reject(
+        return _answer(receiving.reject(
             webhook, body=b"", content_type=content_type, headers=request.headers,
             status_code=too_large.status_code, code=too_large.code, message=too_large.message,
         ))
-    return _answer(incoming.receive(
+    return _answer(receiving.receive(
         webhook, body=body, content_type=content_type, headers=request.headers
     ))
 
@@ -142,7 +138,7 @@ class _IncomingWebhookViewSet(
     def create(self, request, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        webhook = incoming.create_incoming_webhook(
+        webhook = services.create_incoming_webhook(
             current_organization(request), **{self.parent_field: self.get_parent()},
             **serializer.to_service_data(), actor=request.user,
         )
@@ -153,7 +149,7 @@ class _IncomingWebhookViewSet(
         webhook = self.get_object()
         serializer = self.get_serializer(webhook, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        incoming.update_incoming_webhook(webhook, serializer.to_service_data(),
+        services.update_incoming_webhook(webhook, serializer.to_service_data(),
                                          actor=request.user)
         return Response(self.get_serializer(webhook).data)
 
@@ -162,7 +158,7 @@ class _IncomingWebhookViewSet(
         return self.update(request, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
-        incoming.delete_incoming_webhook(instance)
+        services.delete_incoming_webhook(instance)
 
     @extend_schema(request=None, responses={200: IncomingRequestSerializer(many=True)})
     @action(detail=True, methods=["get"])
@@ -178,7 +174,7 @@ class _IncomingWebhookViewSet(
     @action(detail=True, methods=["post"], url_path="regenerate-url")
     def regenerate_url(self, request, **kwargs):
         """A new public URL; the old one stops working at once."""
-        webhook = incoming.regenerate_token(self.get_object())
+        webhook = services.regenerate_token(self.get_object())
         return Response(self.get_serializer(webhook).data)
 
 

@@ -2,10 +2,13 @@
 
 import json
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from subscriptions.incoming_models import IncomingRequest, IncomingStatus, IncomingWebhook
+from incoming.config import validate_config
+from incoming.models import IncomingRequest, IncomingStatus, IncomingWebhook
+from incoming.receiving import Rejected, parse_payload
 from subscriptions.serializers import AuditFields
 from webhooks_project.strict_fields import StrictTypesMixin
 from webhooks_project.timefmt import iso_ms
@@ -58,10 +61,6 @@ class IncomingWebhookSerializer(StrictTypesMixin, AuditFields, serializers.Model
     def validate_config(self, value):
         """The JSONPaths and field ids checked against the workflow or data set (nested errors
         under config)."""
-        from django.core.exceptions import ValidationError
-
-        from subscriptions.incoming import validate_config
-
         target = self.context.get("target") or {}
         if not target:
             return value
@@ -108,12 +107,10 @@ class IncomingRequestSerializer(serializers.ModelSerializer):
         return parsed_body(obj)
 
 
-def parsed_body(obj: IncomingRequest):
+def parsed_body(obj: IncomingRequest) -> object:
     """The stored body as data (JSON, or a form-encoded body as an object), or None."""
     if obj.body_truncated or not obj.body:
         return None
-    from subscriptions.incoming import Rejected, parse_payload
-
     try:
         return parse_payload(obj.body.encode("utf-8"), obj.content_type)
     except Rejected:

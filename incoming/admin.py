@@ -5,10 +5,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from subscriptions import incoming
-from subscriptions.incoming_models import IncomingRequest, IncomingWebhook
-from subscriptions.incoming_serializers import pretty_body
+from incoming import services
+from incoming.config import validate_config
+from incoming.models import IncomingRequest, IncomingWebhook
+from incoming.serializers import pretty_body
 from webhooks_project.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
@@ -20,14 +22,16 @@ OUTCOME_COLOURS = {"created": "#1a7f37", "updated": "#1a7f37", "dropped": "#9a67
                    "Disabled": "#cf222e"}
 
 
-def badge(text: str):
+def badge(text: str) -> SafeString:
+    """An outcome or status as a coloured pill, so failures stand out in a long log."""
     return format_html(
         '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
         OUTCOME_COLOURS.get(text, "#6e7781"), text,
     )
 
 
-def pre(text: str):
+def pre(text: str) -> SafeString:
+    """A body kept readable (wrapped, scrolled) without stretching the admin page."""
     return format_html(
         '<pre style="white-space:pre-wrap;max-height:24em;overflow:auto;margin:0">{}</pre>', text
     )
@@ -68,7 +72,7 @@ class IncomingWebhookForm(forms.ModelForm):
                            "It belongs to another organization.")
             return cleaned
         try:
-            cleaned["config"] = incoming.validate_config(
+            cleaned["config"] = validate_config(
                 cleaned.get("config"), workflow=workflow, data_set=data_set
             )
         except ValidationError as exc:
@@ -150,13 +154,13 @@ class IncomingWebhookAdmin(OrganizationScopedAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            incoming.update_incoming_webhook(obj, {
+            services.update_incoming_webhook(obj, {
                 "name": data["name"], "automation_app": data.get("automation_app", ""),
                 "config": data.get("config"), "status": data["status"],
                 "verify_signatures": data.get("verify_signatures", False),
             }, actor=request.user)
             return
-        webhook = incoming.create_incoming_webhook(
+        webhook = services.create_incoming_webhook(
             data["organization"], workflow=data.get("workflow"), data_set=data.get("data_set"),
             name=data["name"], automation_app=data.get("automation_app", ""),
             config=data.get("config"), status=data["status"],
@@ -169,15 +173,15 @@ class IncomingWebhookAdmin(OrganizationScopedAdmin):
     @admin.action(description="Enable")
     def enable(self, request, queryset):
         for webhook in queryset:
-            incoming.update_incoming_webhook(webhook, {"status": "Active"}, actor=request.user)
+            services.update_incoming_webhook(webhook, {"status": "Active"}, actor=request.user)
 
     @admin.action(description="Disable (payloads are answered 202 and dropped)")
     def disable(self, request, queryset):
         for webhook in queryset:
-            incoming.update_incoming_webhook(webhook, {"status": "Disabled"}, actor=request.user)
+            services.update_incoming_webhook(webhook, {"status": "Disabled"}, actor=request.user)
 
     @admin.action(description="Regenerate the URL (the old one stops working)")
     def regenerate_url(self, request, queryset):
         for webhook in queryset:
-            incoming.regenerate_token(webhook)
+            services.regenerate_token(webhook)
             self.message_user(request, f"New URL for {webhook.name}: {webhook.public_url}")

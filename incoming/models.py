@@ -19,6 +19,7 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 def new_incoming_token() -> str:
+    """A fresh token for a public URL; the URL is the credential, so it must not be guessable."""
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
@@ -151,8 +152,3 @@ class IncomingIdempotencyKey(models.Model):
     def __str__(self) -> str:
         return self.key
 
-
-__all__ = [
-    "IncomingIdempotencyKey", "IncomingOutcome", "IncomingRequest", "IncomingStatus",
-    "IncomingWebhook", "new_incoming_token",
-]

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from subscriptions.incoming_views import receive_incoming
+from incoming.views import receive_incoming
 
 urlpatterns = [
     re_path(r"^incoming/(?P<token>[A-Za-z0-9_-]{1,128})/?$", receive_incoming,
