@@ -24,12 +24,14 @@ run: install
 
 # The whole suite twice: on SQLite (the embedded default), then on a real PostgreSQL server
 # that tests/support/postgres.py starts and removes.
-test: install chromium
+test: install chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m tests.support.postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, and the app map's import contracts (pyproject.toml, [tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The delivery benchmark (bench/): its own Redis, receiver and workers; a fresh SQLite file, or
 # PostgreSQL when DATABASE_URL points to one. BENCH_ARGS=--quick for a short run; BENCH_SCALE
