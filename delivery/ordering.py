@@ -29,13 +29,15 @@ docs/receiving.md for why.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 
+from delivery.drain import destinations
+from delivery.flow import Destination
 from delivery.models import Delivery, DeliveryStatus
 
 # A first try whose previous place is being claimed or recorded by another transaction at the
@@ -159,26 +161,27 @@ def _neighbour(step: int) -> QuerySet:
                                    sequence=OuterRef("sequence") + step)
 
 
-def next_in_line(ended_ids: list[str], now) -> dict[str, str]:
+def next_in_line(ended_ids: list[str], now) -> dict[str, Destination]:
     """Makes due the next delivery of the subject of each of these, which have just ended in
-    the caller's transaction, when it waits for its first try; returns them (id -> webhook
-    id), for a wake-up once the transaction commits. Being in that transaction, a wake-up
-    lost after the commit (a worker killed) leaves the next one due, for the sweeper."""
+    the caller's transaction, when it waits for its first try; returns where they go (id ->
+    Destination), for the hand-over once the transaction commits. Being in that transaction, a
+    hand-over lost after the commit (a worker killed) leaves the next one due, for the sweeper.
+
+    Two statements: one read of the next places with their destinations (a seek on the index
+    of places for each ended one), and the update. The update checks again that each still
+    waits for its first try: a claim that took it meanwhile (its recheck time passed) keeps
+    its lease."""
     if not ended_ids:
         return {}
-    following = {
-        following_id: webhook_id for following_id, webhook_id in
-        Delivery.objects.filter(pk__in=ended_ids)
-        .annotate(following=Subquery(_neighbour(+1).values("id")[:1]))
-        .order_by().values_list("following", "webhook_id")
-        if following_id is not None
-    }
-    if not following:
-        return {}
-    due = sorted(Delivery.objects.filter(pk__in=following, status=DeliveryStatus.PENDING,
-                                         tries=0).values_list("id", flat=True))
-    Delivery.objects.filter(pk__in=due).update(next_try_at=now)
-    return {delivery_id: following[delivery_id] for delivery_id in due}
+    following = (Delivery.objects.filter(pk__in=ended_ids)
+                 .annotate(following=Subquery(_neighbour(+1).order_by().values("id")[:1]))
+                 .order_by().values("following"))
+    due = destinations(Delivery.objects.filter(pk__in=following, status=DeliveryStatus.PENDING,
+                                               tries=0).order_by("pk"))
+    if due:
+        Delivery.objects.filter(pk__in=list(due), status=DeliveryStatus.PENDING,
+                                tries=0).update(next_try_at=now)
+    return due
 
 
 def release(webhook_id: str, now) -> dict[str, str]:
@@ -191,8 +194,8 @@ def release(webhook_id: str, now) -> dict[str, str]:
     return dict.fromkeys(ids, webhook_id)
 
 
-def wake(deliveries: dict[str, str | None], countdown: float | None = None) -> None:
-    """The wake-up for deliveries whose turn came (id -> webhook id): `deliver` tasks on the
+def wake(deliveries: Collection[str], countdown: float | None = None) -> None:
+    """The wake-up for deliveries whose turn came (their ids): `deliver` tasks on the
     retry queue, since they have waited their turn already and should not queue again behind
     a backlog of first tries. By id, not through their webhook's drain: a drain reads the
     webhook's pending rows oldest first, and would pass over every delivery still held. The

@@ -26,10 +26,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
+from celery.signals import worker_process_shutdown, worker_shutdown
 from django.conf import settings
 from django.db import OperationalError, connection
 
@@ -218,20 +219,13 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
     return [outcomes.get(item.claim.delivery_id) for item in sent]
 
 
-def _send_next(turn_came: dict[str, str]) -> None:
+def _send_next(turn_came: dict[str, Destination]) -> None:
     """On the database thread, once a record committed: the deliveries of ordered webhooks
     whose turn came with it go into this process's pipeline at once, instead of waiting for
     a task to bring them. They are due in the database already: if this process dies before
     they are claimed, the sweeper finds them."""
-    if not turn_came:
-        return
-    from delivery.drain import destinations
-    from delivery.models import Delivery
-
-    due = destinations(Delivery.objects.filter(pk__in=list(turn_came),
-                                               status=DeliveryStatus.PENDING))
-    if due:
-        get_pipeline().send_soon(due)
+    if turn_came:
+        get_pipeline().send_soon(turn_came)
 
 
 def _log(item: SentTry, outcome: TryOutcome) -> None:
@@ -264,7 +258,9 @@ class Pipeline:
         # busy process writes a few record transactions a second instead of one per answer.
         self._records = Coalescer(_record_batch, self._database, linger=RECORD_LINGER,
                                   more_coming=lambda: self._posting > 0)
-        self._soon: set = set()  # send_soon's batches under way
+        self._soon: set[Future] = set()  # send_soon's batches under way
+        self._soon_lock = threading.Lock()
+        self._closing = False  # a warm shutdown began: nothing more starts from inside
         self.gate = Gate(settings.WEBHOOK_MAX_POSTS_IN_FLIGHT,
                          settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT,
                          settings.WEBHOOK_ADMISSION_WAIT)
@@ -287,10 +283,30 @@ class Pipeline:
 
     def send_soon(self, destinations: dict[str, Destination]) -> None:
         """Sends these deliveries through the pipeline without waiting for them (from any
-        thread): for tries whose moment came inside the process."""
-        future = asyncio.run_coroutine_threadsafe(self._send_soon(destinations), self._loop)
-        self._soon.add(future)
-        future.add_done_callback(self._soon.discard)
+        thread): for tries whose moment came inside the process. Once the worker is shutting
+        down they are left where they are, due in the database, for another worker."""
+        with self._soon_lock:
+            if self._closing:
+                return
+            future = asyncio.run_coroutine_threadsafe(self._send_soon(destinations), self._loop)
+            self._soon.add(future)
+        future.add_done_callback(self._forget_soon)
+
+    def _forget_soon(self, future: Future) -> None:
+        with self._soon_lock:
+            self._soon.discard(future)
+
+    def finish(self, timeout: float) -> int:
+        """A warm shutdown waits for the tries this process sent outside any task (send_soon)
+        as Celery waits for its tasks: no new one starts, and those under way get up to
+        `timeout` seconds to be answered and recorded. Otherwise the process would exit with
+        them claimed and unrecorded, and each would be sent again after its lease. Returns how
+        many batches were still under way when the time was up."""
+        with self._soon_lock:
+            self._closing = True
+            under_way = list(self._soon)
+        _done, left = wait(under_way, timeout=timeout)
+        return len(left)
 
     async def _send_soon(self, destinations: dict[str, Destination]) -> None:
         loop = asyncio.get_running_loop()
@@ -378,6 +394,24 @@ class Pipeline:
 
 _pipelines: dict[int, Pipeline] = {}
 _pipelines_lock = threading.Lock()
+
+
+# Time for a try sent at the last moment: connect, read its answer, record it.
+SHUTDOWN_MARGIN = 5.0
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def finish_on_shutdown(**kwargs) -> None:
+    with _pipelines_lock:
+        pipeline = _pipelines.get(os.getpid())
+    if pipeline is None:
+        return
+    left = pipeline.finish(settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT
+                           + SHUTDOWN_MARGIN)
+    if left:
+        logger.warning("%d batches of tries still under way at shutdown: the sweeper sends them "
+                       "again after their lease", left)
 
 
 def get_pipeline() -> Pipeline:

@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery import health, ordering
+from delivery.flow import Destination
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
@@ -102,7 +103,7 @@ class _Claim:
     webhooks whose turn came because one before them ended in it (delivery/ordering.py)."""
 
     claimed: list[tuple]
-    turn_came: dict[str, str]  # delivery id -> webhook id
+    turn_came: dict[str, Destination]  # ordering.next_in_line
     unsettled: dict[str, str]  # to try again in a moment (ordering.held)
 
 
@@ -198,7 +199,7 @@ class _Plan:
     failed: dict[str, int]
     gone: set[str]
     ended: list[str] = field(default_factory=list)  # pending until this batch, final now
-    turn_came: dict[str, str] = field(default_factory=dict)  # ordering.next_in_line
+    turn_came: dict[str, Destination] = field(default_factory=dict)  # ordering.next_in_line
 
 
 def _plan(sent: list[SentTry], current: dict[str, tuple[str, int]], policy: RetryPolicy,
@@ -280,7 +281,7 @@ def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
 
 
 def record_tries(sent: list[SentTry], policy: RetryPolicy, *,
-                 send_next: Callable[[dict[str, str]], None] | None = None
+                 send_next: Callable[[dict[str, Destination]], None] | None = None
                  ) -> dict[str, TryOutcome]:
     """Records each sent try in one transaction; returns the outcome by delivery id, with
     retry_in set where this try scheduled the next one. Never raises for a late or repeated

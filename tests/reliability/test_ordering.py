@@ -8,6 +8,7 @@ is recorded. So "in order" is checked on that list, with no clock involved."""
 
 import json
 import random
+import signal
 import threading
 import time
 from collections import Counter, defaultdict
@@ -219,3 +220,25 @@ def test_a_worker_killed_with_ordered_subjects_loses_nothing_and_keeps_the_order
     lost = Attempt.objects.filter(delivery__in=ids, error=LOST_TRY_ERROR).count()
     assert lost == sum(d.tries - 1 for d in deliveries) and lost >= duplicates
     assert _task_errors(survivor) == []
+
+
+def test_a_warm_shutdown_waits_for_the_next_try_sent_from_inside_the_worker(stack):
+    """The next delivery of a subject is sent by the process that recorded the one before it,
+    outside any Celery task. SIGTERM while its POST is out: the worker waits for its answer and
+    records it before it exits, as it does for a task's tries; so it is neither left claimed
+    and unrecorded nor sent again."""
+    with Receiver(reply_to=lambda _request: Reply(200, delay=1.5)) as receiver:
+        webhook, user, field_id, (record_id,) = _records_webhook(receiver.url, 1)
+        for value in ("1", "2"):
+            update_record(DataSetRecord.objects.get(pk=record_id), {field_id: value},
+                          actor=user)
+        worker = stack.worker()
+        receiver.wait_for(2, timeout=30)  # the second is out, sent from inside the worker
+        worker.process.send_signal(signal.SIGTERM)
+        worker.process.wait(timeout=30)
+        deliveries = list(Delivery.objects.filter(webhook=webhook).order_by("sequence"))
+        assert [(d.status, d.tries) for d in deliveries] == [(DeliveryStatus.SUCCEEDED, 1)] * 2
+        _assert_records_consistent([d.id for d in deliveries])
+        stack.worker()
+        time.sleep(2.0)
+        assert [_body(r)["data"]["cells"][field_id] for r in receiver.requests] == ["1", "2"]
