@@ -6,4 +6,4 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from webhooks_project import checks  # noqa: F401 - registers the system checks
+        from ops import system_checks  # noqa: F401 - registers the system checks

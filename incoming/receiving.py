@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
+from api import strict_json
 from delivery.signing import SignatureError, verify_signature
 from incoming.mapping import apply_payload
 from incoming.models import (
@@ -30,8 +31,7 @@ from incoming.models import (
     IncomingRequest,
     IncomingWebhook,
 )
-from webhooks_project import strict_json
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def error_body(message: str, code: str, request_id: str, details: dict | None = 
 
 def parse_payload(body: bytes, content_type: str) -> object:
     """The payload as JSON data; a form-encoded body becomes an object (repeated keys: lists).
-    JSON is read strictly (webhooks_project.strict_json): too deep, NaN, out-of-range numbers,
+    JSON is read strictly (api.strict_json): too deep, NaN, out-of-range numbers,
     lone surrogates and NUL are a 400 that never quotes the body."""
     try:
         text = body.decode("utf-8")

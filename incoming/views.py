@@ -16,11 +16,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
+from api.throttles import incoming_rate_limited
 from datasets.models import DataSet
 from incoming import receiving, services
 from incoming.models import IncomingWebhook
 from incoming.serializers import IncomingRequestSerializer, IncomingWebhookSerializer
-from webhooks_project.throttling import incoming_rate_limited
 from workflows.models import Workflow
 
 logger = logging.getLogger(__name__)

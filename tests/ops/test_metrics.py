@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from events.models import Event
+from ops.metrics import DeliveryCollector
 from tests.delivery.helpers import org_with_admin
-from webhooks_project.metrics import DeliveryCollector
 
 pytestmark = pytest.mark.django_db
 

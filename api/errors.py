@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ _JSON_PREFIXES = ("/api/", "/incoming/")
 
 def _json_or_default(request, status: int, code: str, message: str, default):
     if request.path.startswith(_JSON_PREFIXES):
-        from webhooks_project.limits import error_response
+        from api.request_limits import error_response
 
         return error_response(status, code, message)
     return default()

@@ -8,7 +8,7 @@
 - NUL characters, which no text column can store, are a 400 in the URL.
 - An /api/ PUT or PATCH without a body is a 400 (the schema says the body is required).
 
-JSON bodies are read by webhooks_project.strict_json (depth, numbers, surrogates, NUL).
+JSON bodies are read by api.strict_json (depth, numbers, surrogates, NUL).
 
 Every refusal has the API's error body: {"error", "errorCode", "requestId", "details"}.
 """
