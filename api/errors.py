@@ -1,15 +1,15 @@
-"""What every API view shares: pagination with links and one error body everywhere (Django's
-error views too, for /api/ URLs no view matched)."""
+"""The API's one error body, {"error", "errorCode", "requestId", "details"}, and everything
+that answers with it: DRF's exception handler for the views, the request limits, the rate
+limits, the public incoming endpoint and Django's error views for /api/ URLs no view matched."""
 
 import logging
 import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -31,6 +31,23 @@ ERROR_CODES = {
 }
 
 
+def error_body(message: str, code: str, *, request_id: str = "",
+               details: dict | None = None) -> dict:
+    """The error body every API and incoming endpoint answer carries; `request_id` names the
+    request in the logs (a new one when not given), `details` the fields at fault."""
+    return {
+        "error": message,
+        "errorCode": code,
+        "requestId": request_id or uuid.uuid4().hex,
+        "details": details or {},
+    }
+
+
+def error_response(status: int, code: str, message: str) -> JsonResponse:
+    """An error answer outside DRF's views (middleware, plain Django views)."""
+    return JsonResponse(error_body(message, code), status=status)
+
+
 class Conflict(exceptions.APIException):
     """A request that is well formed but clashes with the current state (409)."""
 
@@ -43,76 +60,6 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "payload_too_large"
-
-
-def _positive_int(request, name: str, maximum: int | None = None) -> int | None:
-    """The query parameter `name` as an integer from 1 (to `maximum`), None if absent; a 400
-    naming it otherwise (DRF would ignore a bad `limit` and give the default page size)."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    bound = f" to {maximum}" if maximum else ""
-    try:
-        value = int(raw) if raw.strip().lstrip("+").isdigit() else None
-    except ValueError:
-        value = None
-    if value is None or value < 1 or (maximum is not None and value > maximum):
-        raise exceptions.ValidationError({name: f"Enter a whole number from 1{bound}."})
-    return value
-
-
-class Pagination(PageNumberPagination):
-    """?page= and ?limit= (1 to 200): a value of the wrong type or range is a 400 naming it; a
-    page past the last is 404."""
-
-    page_size_query_param = "limit"
-    max_page_size = 200
-
-    def get_page_size(self, request):
-        return _positive_int(request, self.page_size_query_param, self.max_page_size) or (
-            self.page_size
-        )
-
-    def get_page_number(self, request, paginator):
-        number = _positive_int(request, self.page_query_param)
-        return number if number is not None else 1
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            parameter["schema"]["minimum"] = 1
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"]["maximum"] = self.max_page_size
-                parameter["description"] = (
-                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
-                )
-        return parameters
-
-    def get_paginated_response(self, data):
-        return Response(
-            {
-                "data": data,
-                "links": {"next": self.get_next_link(), "previous": self.get_previous_link()},
-                "total": self.page.paginator.count,
-            }
-        )
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["data", "links", "total"],
-            "properties": {
-                "data": schema,
-                "links": {
-                    "type": "object",
-                    "properties": {
-                        "next": {"type": "string", "nullable": True, "format": "uri"},
-                        "previous": {"type": "string", "nullable": True, "format": "uri"},
-                    },
-                },
-                "total": {"type": "integer"},
-            },
-        }
 
 
 def _message(detail) -> str:
@@ -139,27 +86,16 @@ def exception_handler(exc, context):
     request_id = uuid.uuid4().hex
     if response is None:
         logger.exception("Unhandled API error %s", request_id, exc_info=exc)
-        return Response(
-            {
-                "error": "Internal error.",
-                "errorCode": "InternalError",
-                "requestId": request_id,
-                "details": {},
-            },
-            status=500,
-        )
+        return Response(error_body("Internal error.", "InternalError", request_id=request_id),
+                        status=500)
     details = response.data if isinstance(response.data, dict) else {"detail": response.data}
     if set(details) == {"detail"}:
         error = str(details["detail"])
         details = {}
     else:
         error = _message(details)
-    response.data = {
-        "error": error,
-        "errorCode": ERROR_CODES.get(response.status_code, "BadRequest"),
-        "requestId": request_id,
-        "details": details,
-    }
+    response.data = error_body(error, ERROR_CODES.get(response.status_code, "BadRequest"),
+                               request_id=request_id, details=details)
     return response
 
 
@@ -170,8 +106,6 @@ _JSON_PREFIXES = ("/api/", "/incoming/")
 
 def _json_or_default(request, status: int, code: str, message: str, default):
     if request.path.startswith(_JSON_PREFIXES):
-        from api.request_limits import error_response
-
         return error_response(status, code, message)
     return default()
 

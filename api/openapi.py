@@ -3,8 +3,8 @@
 drf-spectacular documents the success answer of each operation only; a client (and Schemathesis)
 then meets 400, 401, 404... that the schema never mentioned. This postprocessing hook
 (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds the `Error` body
-({"error", "errorCode", "requestId", "details"}, api.errors.exception_handler and
-api.request_limits) and, to each operation, the statuses it can answer with:
+({"error", "errorCode", "requestId", "details"}, api.errors.error_body) and, to each
+operation, the statuses it can answer with:
 
 - every operation: 400 (bad query parameters; a bad request line), 401 (no or wrong key),
   403 (role), 404 (unknown or another organization's id), 414 and 431 (URL and header limits),

@@ -10,14 +10,14 @@
 
 JSON bodies are read by api.strict_json (depth, numbers, surrogates, NUL).
 
-Every refusal has the API's error body: {"error", "errorCode", "requestId", "details"}.
+Every refusal has the API's error body (api.errors.error_body).
 """
-
-import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
+
+from api.errors import error_response
 
 # WSGI puts these two request headers in META without the HTTP_ prefix.
 _UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
@@ -37,11 +37,6 @@ def _route_takes(request) -> bool:
         return method in actions
     view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
     return view_class is not None and hasattr(view_class, method)
-
-
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    body = {"error": message, "errorCode": code, "requestId": uuid.uuid4().hex, "details": {}}
-    return JsonResponse(body, status=status)
 
 
 def _headers(meta):

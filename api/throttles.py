@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
-from api.request_limits import error_response
+from api.errors import error_response
 
 logger = logging.getLogger(__name__)
 

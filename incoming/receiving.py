@@ -22,6 +22,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from api import strict_json
+from api.errors import error_body
 from delivery.signing import SignatureError, verify_signature
 from incoming.mapping import apply_payload
 from incoming.models import (
@@ -65,12 +66,6 @@ class Rejected(Exception):
         super().__init__(message)
         self.status_code, self.code, self.message = status_code, code, message
         self.details = details or {}
-
-
-def error_body(message: str, code: str, request_id: str, details: dict | None = None) -> dict:
-    """The API's error body, so a sender handles the endpoint's errors like the API's."""
-    return {"error": message, "errorCode": code, "requestId": request_id,
-            "details": details or {}}
 
 
 def parse_payload(body: bytes, content_type: str) -> object:
@@ -142,7 +137,8 @@ def _reject(request: _Request, rejected: Rejected) -> Answer:
     row = request.record(IncomingOutcome.REJECTED, rejected.status_code, error=rejected.message)
     _prune(request.webhook)
     return Answer(rejected.status_code,
-                  error_body(rejected.message, rejected.code, row.pk, rejected.details))
+                  error_body(rejected.message, rejected.code, request_id=row.pk,
+                             details=rejected.details))
 
 
 def receive(webhook: IncomingWebhook, *, body: bytes, content_type: str,
