@@ -1,18 +1,18 @@
-"""The API's one error body, {"error", "errorCode", "requestId", "details"}, and everything
-that answers with it: DRF's exception handler for the views, the request limits, the rate
-limits, the public incoming endpoint and Django's error views for /api/ URLs no view matched."""
+"""Errors to answers in the API's error body (api.error_body): DRF's exception handler for the
+views, and Django's error views for /api/ and /incoming/ URLs no view matched."""
 
 import logging
 import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.error_body import error_body, error_response
 from kernel.domain_errors import DomainConflict
 
 logger = logging.getLogger(__name__)
@@ -29,23 +29,6 @@ ERROR_CODES = {
     422: "Validation",
     429: "RateLimited",
 }
-
-
-def error_body(message: str, code: str, *, request_id: str = "",
-               details: dict | None = None) -> dict:
-    """The error body every API and incoming endpoint answer carries; `request_id` names the
-    request in the logs (a new one when not given), `details` the fields at fault."""
-    return {
-        "error": message,
-        "errorCode": code,
-        "requestId": request_id or uuid.uuid4().hex,
-        "details": details or {},
-    }
-
-
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    """An error answer outside DRF's views (middleware, plain Django views)."""
-    return JsonResponse(error_body(message, code), status=status)
 
 
 class Conflict(exceptions.APIException):

@@ -3,7 +3,7 @@
 drf-spectacular documents the success answer of each operation only; a client (and Schemathesis)
 then meets 400, 401, 404... that the schema never mentioned. This postprocessing hook
 (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds the `Error` body
-({"error", "errorCode", "requestId", "details"}, api.errors.error_body) and, to each
+({"error", "errorCode", "requestId", "details"}, api.error_body) and, to each
 operation, the statuses it can answer with:
 
 - every operation: 400 (bad query parameters; a bad request line), 401 (no or wrong key),

@@ -10,14 +10,14 @@
 
 JSON bodies are read by api.strict_json (depth, numbers, surrogates, NUL).
 
-Every refusal has the API's error body (api.errors.error_body).
+Every refusal has the API's error body (api.error_body).
 """
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
-from api.errors import error_response
+from api.error_body import error_response
 
 # WSGI puts these two request headers in META without the HTTP_ prefix.
 _UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")

@@ -22,7 +22,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from api import strict_json
-from api.errors import error_body
+from api.error_body import error_body
 from delivery.signing import SignatureError, verify_signature
 from incoming.mapping import apply_payload
 from incoming.models import (

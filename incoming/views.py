@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
-from api.errors import error_response
+from api.error_body import error_response
 from api.throttles import incoming_rate_limited
 from datasets.models import DataSet
 from incoming import receiving, services
