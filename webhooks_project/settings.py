@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "incoming",
     "delivery",
+    "ops",
 ]
 
 MIDDLEWARE = [
