@@ -20,7 +20,7 @@ install: $(STAMP)
 # Ports: WEB_PORT=8080 (or WEB_BIND=host:port), REDIS_PORT, RECEIVER_PORT; links follow WEB_BIND
 # unless PUBLIC_BASE_URL is set.
 run: install
-	$(BIN)/python -m webhooks_project.devstack
+	$(BIN)/python -m devtools.devstack
 
 # The whole suite twice: on SQLite (the embedded default), then on a real PostgreSQL server
 # that tests/support/postgres.py starts and removes.

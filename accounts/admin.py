@@ -9,9 +9,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from accounts.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInlineMixin
 from accounts.keys import create_api_key, revoke_api_key
 from accounts.models import ApiKey, Membership, Organization, Role
-from webhooks_project.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInlineMixin
 
 
 class MembershipInline(OrganizationScopedInlineMixin, admin.TabularInline):

@@ -1,7 +1,7 @@
 """/api/v1/ routes of the accounts app."""
 
 from accounts.views import ApiKeyViewSet
-from webhooks_project.routers import OptionalSlashRouter
+from api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("api-keys", ApiKeyViewSet, basename="api-key")

@@ -1,13 +1,13 @@
 """DRF authentication by the X-API-Key header; the request then acts as that key's membership.
 
-Wrong keys are counted per client address (webhooks_project.throttling.FailedApiKeyThrottle):
+Wrong keys are counted per client address (api.throttles.FailedApiKeyThrottle):
 past API_KEY_FAILURE_RATE the address gets 429 with Retry-After for any key."""
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.keys import find_api_key
-from webhooks_project.throttling import FailedApiKeyThrottle
+from api.throttles import FailedApiKeyThrottle
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from webhooks_project.ids import MuidField
+from kernel.ids import MuidField
 
 
 class Role(models.TextChoices):

@@ -16,9 +16,9 @@ from rest_framework import serializers
 
 from accounts.models import ApiKey
 from accounts.users import user_ref
-from webhooks_project.errors import DomainConflict
-from webhooks_project.strict_fields import StrictTypesMixin
-from webhooks_project.timefmt import iso_ms
+from api.strict_fields import StrictTypesMixin
+from kernel.domain_errors import DomainConflict
+from kernel.timefmt import iso_ms
 
 
 def camel(name: str) -> str:

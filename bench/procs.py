@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from webhooks_project.redis_server import RedisServer
+from devtools.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -89,7 +89,8 @@ def summarize_collapsed(path: Path, top: int = 15) -> str:
 
 def _ours(frame: str, django: bool = True) -> bool:
     # py-spy names files relative to sys.path: "delivery/tasks.py".
-    needles = ("(delivery/", "(events/", "(subscriptions/", "(webhooks_project/")
+    needles = ("(delivery/", "(events/", "(subscriptions/", "(webhooks_project/", "(kernel/",
+               "(api/", "(ops/")
     return any(n in frame for n in needles + (("django/",) if django else ()))
 
 

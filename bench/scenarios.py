@@ -34,6 +34,7 @@ from datasets.services import create_data_set, create_record, update_record
 from delivery import flow, throttle
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
+from kernel.redis import redis_client
 
 FIRST_TRY_QUEUE = "webhooks"
 BODY = (b'{"id":"xxxxxxxxxxxxxxxxxxxxxx","createdDate":"2026-01-01T00:00:00.000Z","data":'
@@ -315,7 +316,7 @@ class Harness:
         endpoints (the end of the span the rates and processor times count)."""
         self.consumers.pause()
         if self.forget_slow:
-            client = throttle.redis_client()
+            client = redis_client()
             marks = list(client.scan_iter(throttle.SLOW_KEY + "*"))
             if marks:
                 client.delete(*marks)

@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInlineMixin
 from datasets.models import DataSet, DataSetField, DataSetRecord
-from webhooks_project.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInlineMixin
 from workflows.values import FieldValueError
 
 

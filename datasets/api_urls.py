@@ -1,7 +1,7 @@
 """/api/v1/ routes of the datasets app."""
 
+from api.routers import OptionalSlashRouter
 from datasets.views import DataSetRecordViewSet, DataSetViewSet
-from webhooks_project.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("data-sets", DataSetViewSet, basename="data-set")

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.db import models
 
-from webhooks_project.ids import MuidField
-from webhooks_project.tracking import TracksLoadedValues
+from kernel.ids import MuidField
+from kernel.tracking import TracksLoadedValues
 
 
 class DataSetFieldType(models.TextChoices):

@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import IsoDateTimeField, UserRefField
+from api.strict_fields import StrictTypesMixin
 from datasets.models import DataSet, DataSetField, DataSetRecord
-from webhooks_project.strict_fields import StrictTypesMixin
 
 
 class DataSetFieldSerializer(serializers.ModelSerializer):

@@ -11,16 +11,16 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from delivery import services
-from delivery.models import Attempt, Delivery, WorkerHeartbeat
-from subscriptions.admin import status_badge
-from webhooks_project.admin_scoping import (
+from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
     ReadOnlyInlineMixin,
 )
-from webhooks_project.errors import DomainConflict
-from webhooks_project.timefmt import admin_time
+from delivery import services
+from delivery.models import Attempt, Delivery, WorkerHeartbeat
+from kernel.domain_errors import DomainConflict
+from kernel.timefmt import admin_time
+from subscriptions.admin import status_badge
 
 
 def pretty_json(text) -> str:

@@ -1,5 +1,5 @@
+from api.routers import OptionalSlashRouter
 from delivery.views import DeliveryViewSet, EventViewSet
-from webhooks_project.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("deliveries", DeliveryViewSet, basename="delivery")

@@ -4,6 +4,3 @@ from django.apps import AppConfig
 class DeliveryConfig(AppConfig):
     name = "delivery"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from webhooks_project import checks  # noqa: F401 - registers the system checks

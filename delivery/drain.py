@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from delivery.flow import Destination
 from delivery.models import Delivery, DeliveryStatus
-from delivery.throttle import redis_client
+from kernel.redis import redis_client
 
 logger = logging.getLogger(__name__)
 WAKE_FLAG_SECONDS = 30

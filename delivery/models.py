@@ -4,7 +4,7 @@ going to one subscription, an Attempt is one try of it."""
 from django.db import models
 from django.db.models import Q
 
-from webhooks_project.ids import MuidField
+from kernel.ids import MuidField
 
 
 class DeliveryStatus(models.TextChoices):

@@ -14,7 +14,7 @@ import logging
 
 import redis
 
-from delivery.throttle import redis_client
+from kernel.redis import redis_client
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from django.utils.dateparse import parse_datetime
 
 from delivery.dispatch import create_deliveries, enqueue_after_commit
 from delivery.models import Delivery, DeliveryStatus
+from kernel.domain_errors import DomainConflict
 from subscriptions.models import Webhook
-from webhooks_project.errors import DomainConflict
 
 
 def failed_in_window(webhook: Webhook, since: datetime, until: datetime | None):

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from delivery.models import Attempt, Delivery
 from events.models import Event
-from webhooks_project.timefmt import iso_ms
+from kernel.timefmt import iso_ms
 
 
 class IsoDateTimeField(serializers.DateTimeField):

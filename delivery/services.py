@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from delivery.dispatch import create_deliveries, enqueue_after_commit
 from delivery.models import Delivery
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 
 
 @transaction.atomic

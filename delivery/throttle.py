@@ -20,21 +20,13 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 
+from kernel.redis import redis_client
+
 logger = logging.getLogger(__name__)
-_client: redis.Redis | None = None
 # How long a slow endpoint stays limited without news; every slow batch starts it again.
 SLOW_FOR_SECONDS = 300
 # Redis key prefix of the slow marks: SLOW_KEY + endpoint.
 SLOW_KEY = "webhooks:slow:"
-
-
-def redis_client() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
-        )
-    return _client
 
 
 def endpoint_of(url: str) -> str:

@@ -3,16 +3,16 @@ delivery log is: deleting an event would delete its deliveries (retention prunes
 
 from django.contrib import admin
 
-from delivery.admin import pretty_json
-from delivery.models import Delivery
-from events.models import Event
-from subscriptions.admin import status_badge
-from webhooks_project.admin_scoping import (
+from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
     ReadOnlyInlineMixin,
 )
-from webhooks_project.timefmt import admin_time
+from delivery.admin import pretty_json
+from delivery.models import Delivery
+from events.models import Event
+from kernel.timefmt import admin_time
+from subscriptions.admin import status_badge
 
 
 class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):

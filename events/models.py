@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from webhooks_project.ids import MuidField
+from kernel.ids import MuidField
 
 
 class Event(models.Model):

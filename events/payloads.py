@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.users import user_ref
-from webhooks_project.timefmt import iso_ms
+from kernel.timefmt import iso_ms
 
 
 def _field_value_text(field_type: str, value: Any) -> str | None:

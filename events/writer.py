@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from events.models import Event
 from events.outbox import PendingEvent
-from webhooks_project.ids import new_muid
-from webhooks_project.timefmt import iso_ms
+from kernel.ids import new_muid
+from kernel.timefmt import iso_ms
 
 
 def render_body(event_id: str, created_date, event_type: str, data: dict) -> str:

@@ -7,15 +7,15 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from incoming import services
-from incoming.config import validate_config
-from incoming.models import IncomingRequest, IncomingWebhook
-from incoming.serializers import pretty_body
-from webhooks_project.admin_scoping import (
+from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
     ReadOnlyInlineMixin,
 )
+from incoming import services
+from incoming.config import validate_config
+from incoming.models import IncomingRequest, IncomingWebhook
+from incoming.serializers import pretty_body
 
 OUTCOME_COLOURS = {"created": "#1a7f37", "updated": "#1a7f37", "dropped": "#9a6700",
                    "duplicate": "#6e7781", "rejected": "#cf222e", "Active": "#1a7f37",

@@ -1,10 +1,10 @@
 """/api/v1/ routes of incoming webhooks, nested under their workflow or data set."""
 
+from api.routers import OptionalSlashRouter
 from incoming.views import (
     DataSetIncomingWebhookViewSet,
     WorkflowIncomingWebhookViewSet,
 )
-from webhooks_project.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register(

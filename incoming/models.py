@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from webhooks_project.ids import MuidField
+from kernel.ids import MuidField
 
 TOKEN_BYTES = 24  # 192 bits
 IDEMPOTENCY_KEY_MAX_LENGTH = 255

@@ -21,6 +21,8 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
+from api import strict_json
+from api.error_body import error_body
 from delivery.signing import SignatureError, verify_signature
 from incoming.mapping import apply_payload
 from incoming.models import (
@@ -30,8 +32,7 @@ from incoming.models import (
     IncomingRequest,
     IncomingWebhook,
 )
-from webhooks_project import strict_json
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +68,9 @@ class Rejected(Exception):
         self.details = details or {}
 
 
-def error_body(message: str, code: str, request_id: str, details: dict | None = None) -> dict:
-    """The API's error body, so a sender handles the endpoint's errors like the API's."""
-    return {"error": message, "errorCode": code, "requestId": request_id,
-            "details": details or {}}
-
-
 def parse_payload(body: bytes, content_type: str) -> object:
     """The payload as JSON data; a form-encoded body becomes an object (repeated keys: lists).
-    JSON is read strictly (webhooks_project.strict_json): too deep, NaN, out-of-range numbers,
+    JSON is read strictly (api.strict_json): too deep, NaN, out-of-range numbers,
     lone surrogates and NUL are a 400 that never quotes the body."""
     try:
         text = body.decode("utf-8")
@@ -142,7 +137,8 @@ def _reject(request: _Request, rejected: Rejected) -> Answer:
     row = request.record(IncomingOutcome.REJECTED, rejected.status_code, error=rejected.message)
     _prune(request.webhook)
     return Answer(rejected.status_code,
-                  error_body(rejected.message, rejected.code, row.pk, rejected.details))
+                  error_body(rejected.message, rejected.code, request_id=row.pk,
+                             details=rejected.details))
 
 
 def receive(webhook: IncomingWebhook, *, body: bytes, content_type: str,

@@ -6,12 +6,12 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.strict_fields import StrictTypesMixin
 from incoming.config import validate_config
 from incoming.models import IncomingRequest, IncomingStatus, IncomingWebhook
 from incoming.receiving import Rejected, parse_payload
+from kernel.timefmt import iso_ms
 from subscriptions.serializers import AuditFields
-from webhooks_project.strict_fields import StrictTypesMixin
-from webhooks_project.timefmt import iso_ms
 
 
 @extend_schema_field({

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -16,11 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
+from api.error_body import error_response
+from api.throttles import incoming_rate_limited
 from datasets.models import DataSet
 from incoming import receiving, services
 from incoming.models import IncomingWebhook
 from incoming.serializers import IncomingRequestSerializer, IncomingWebhookSerializer
-from webhooks_project.throttling import incoming_rate_limited
 from workflows.models import Workflow
 
 logger = logging.getLogger(__name__)
@@ -51,16 +51,12 @@ def _answer(answer: receiving.Answer) -> JsonResponse:
     return response
 
 
-def _error(status_code: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(receiving.error_body(message, code, uuid.uuid4().hex), status=status_code)
-
-
 @csrf_exempt
 def receive_incoming(request: HttpRequest, token: str) -> JsonResponse:
     """Anyone holding the URL may post; the token is the credential (plus a signature when the
     incoming webhook has a signing secret)."""
     if request.method != "POST":
-        response = _error(405, "BadRequest", "Send the payload with POST.")
+        response = error_response(405, "BadRequest", "Send the payload with POST.")
         response["Allow"] = "POST"
         return response
     limited = incoming_rate_limited(request, token)
@@ -72,7 +68,7 @@ def receive_incoming(request: HttpRequest, token: str) -> JsonResponse:
     )
     if webhook is None:
         logger.info("Incoming webhook request to an unknown token (%s...)", token[:6])
-        return _error(404, "NotFound", "No incoming webhook at this URL.")
+        return error_response(404, "NotFound", "No incoming webhook at this URL.")
     limit = settings.INCOMING_WEBHOOK_MAX_BYTES
     content_type = request.META.get("CONTENT_TYPE", "")
     too_large = receiving.Rejected(

@@ -17,13 +17,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from accounts.admin_scoping import OrganizationScopedAdmin, administered_organization_ids
 from accounts.models import Organization
 from delivery.models import Attempt, DeliveryStatus
+from kernel.timefmt import admin_time
 from subscriptions import admin_views, services
 from subscriptions.admin_triggers import grouped_choices, without_aliases
 from subscriptions.models import Webhook
-from webhooks_project.admin_scoping import OrganizationScopedAdmin, administered_organization_ids
-from webhooks_project.timefmt import admin_time
 
 API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "data_set",
                      "taskId": "task_group_id", "webhooks": None}

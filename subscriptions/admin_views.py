@@ -19,9 +19,9 @@ from django.utils.text import Truncator
 
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
 from events.catalog import PING, TRIGGERS
+from kernel.domain_errors import DomainConflict
+from kernel.timefmt import admin_time
 from subscriptions import services
-from webhooks_project.errors import DomainConflict
-from webhooks_project.timefmt import admin_time
 
 RECENT_DELIVERIES = 20
 RATE_WINDOW_DAYS = 7

@@ -1,5 +1,5 @@
+from api.routers import OptionalSlashRouter
 from subscriptions.views import WebhookViewSet
-from webhooks_project.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("webhooks", WebhookViewSet, basename="webhook")

@@ -4,12 +4,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.users import user_ref
+from api.strict_fields import StrictTypesMixin
 from datasets.models import DataSet
 from events.catalog import TRIGGERS
+from kernel.timefmt import iso_ms
 from subscriptions import headers
 from subscriptions.models import Webhook
-from webhooks_project.strict_fields import StrictTypesMixin
-from webhooks_project.timefmt import iso_ms
 from workflows.models import Form, Workflow
 
 USER_SCHEMA = {

@@ -14,9 +14,9 @@ from accounts.models import Organization
 from delivery.signing import generate_secret
 from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
 from events.catalog import PING, TASK_EVENTS, TRIGGERS, EventType, Kind, kind_of_triggers
+from kernel.domain_errors import DomainConflict
 from subscriptions.headers import validate_headers
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
-from webhooks_project.errors import DomainConflict
 
 
 def check_destination(url: str) -> None:

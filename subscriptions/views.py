@@ -7,8 +7,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
+from api.errors import Conflict
 from delivery.serializers import DeliverySerializer
 from events.catalog import PING
+from kernel.timefmt import iso_ms
 from subscriptions import services
 from subscriptions.models import Webhook
 from subscriptions.serializers import (
@@ -19,8 +21,6 @@ from subscriptions.serializers import (
     WebhookSerializer,
     WebhookWithSecretSerializer,
 )
-from webhooks_project.api import Conflict
-from webhooks_project.timefmt import iso_ms
 
 
 class WebhookViewSet(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from webhooks_project.redis_server import RedisServer
+from devtools.redis_server import RedisServer
 
 _server: RedisServer | None = None
 

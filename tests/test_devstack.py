@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from webhooks_project.redis_server import free_port
+from devtools.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def test_devstack_serves_healthz_and_ctrl_c_stops_everything(tmp_path):
     )
     log = (tmp_path / "devstack.log").open("wb")
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "webhooks_project.devstack"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "devtools.devstack"], cwd=ROOT, env=env,
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:

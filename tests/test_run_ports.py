@@ -1,4 +1,4 @@
-"""`make run`'s ports and links (webhooks_project.devstack.configure_ports, PUBLIC_BASE_URL in
+"""`make run`'s ports and links (devtools.devstack.configure_ports, PUBLIC_BASE_URL in
 settings) and /healthz answering 503 without an ERROR line."""
 
 import logging
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from webhooks_project.devstack import PortError, configure_ports
+from devtools.devstack import PortError, configure_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,7 +59,7 @@ def test_a_busy_port_stops_make_run_before_it_starts_anything(variable, tmp_path
         env = {k: v for k, v in os.environ.items()
                if k not in {"REDIS_URL", "TEST_REDIS_URL", "WEB_BIND"}}
         env.update({variable: str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"})
-        done = subprocess.run([sys.executable, "-m", "webhooks_project.devstack"], cwd=ROOT,
+        done = subprocess.run([sys.executable, "-m", "devtools.devstack"], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert str(port) in done.stderr and "already in use" in done.stderr
@@ -76,5 +76,5 @@ def test_healthz_503_is_a_warning_not_an_error(client, db, caplog, monkeypatch):
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    warnings = [r for r in caplog.records if r.name == "webhooks_project.health"]
+    warnings = [r for r in caplog.records if r.name == "ops.service_health"]
     assert warnings and warnings[0].levelno == logging.WARNING

@@ -11,7 +11,7 @@ SETTINGS = (ROOT / "webhooks_project" / "settings.py").read_text()
 OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 SETTING_NAME = re.compile(r"\b((?:WEBHOOK|INCOMING)_[A-Z0-9_]+)\b")
 APP_DIRS = ("accounts", "workflows", "datasets", "events", "subscriptions", "incoming",
-            "delivery", "webhooks_project", "bench")
+            "delivery", "webhooks_project", "kernel", "api", "ops", "devtools", "bench")
 
 
 def source_files() -> list[Path]:

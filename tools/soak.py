@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from webhooks_project.redis_server import RedisServer
+from devtools.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SOAK_ENV = {

@@ -7,13 +7,13 @@ that is too long for the API meets Django's check and gets the API's JSON error 
 Only requests beyond gunicorn's own ceilings (a request line over 8,190 bytes, its maximum; a
 header line over 16,384 bytes; more than 200 headers) get gunicorn's plain answer.
 
-Logs: the access log redacts secrets (webhooks_project.log_redaction) from every atom, so the
+Logs: the access log redacts secrets (ops.log_redaction) from every atom, so the
 incoming webhook token in a path never reaches it.
 """
 
 from gunicorn.glogging import Logger
 
-from webhooks_project.log_redaction import install, redact
+from ops.log_redaction import install, redact
 
 limit_request_line = 8190
 limit_request_field_size = 16384

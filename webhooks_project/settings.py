@@ -6,7 +6,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from webhooks_project.devsecret import development_secret_key
+from devtools.devsecret import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"
@@ -47,10 +47,11 @@ INSTALLED_APPS = [
     "subscriptions",
     "incoming",
     "delivery",
+    "ops",
 ]
 
 MIDDLEWARE = [
-    "webhooks_project.limits.RequestLimitsMiddleware",
+    "api.request_limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,7 +69,7 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         # Project-wide overrides (the API docs pages without any external URL).
-        "DIRS": [BASE_DIR / "webhooks_project" / "templates"],
+        "DIRS": [BASE_DIR / "api" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -256,14 +257,14 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Request limits and rate limits (docs/security.md) -----------------------------------------
 # Over-long URLs answer 414, over-long header values or headers in total 431, /api/ bodies over
-# DATA_UPLOAD_MAX_MEMORY_SIZE 413 (webhooks_project.limits); JSON nested deeper than
+# DATA_UPLOAD_MAX_MEMORY_SIZE 413 (api.request_limits); JSON nested deeper than
 # MAX_JSON_DEPTH is a 400.
 MAX_URL_LENGTH = env.int("MAX_URL_LENGTH", default=4096)
 MAX_HEADER_VALUE_LENGTH = env.int("MAX_HEADER_VALUE_LENGTH", default=8192)
 MAX_HEADERS_SIZE = env.int("MAX_HEADERS_SIZE", default=32 * 1024)
 MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 # Requests per API key (scope "api"; per incoming webhook token: INCOMING_RATE above), counted
-# in Redis so every web process shares them (webhooks_project.throttling); over it: 429.
+# in Redis so every web process shares them (api.throttles); over it: 429.
 API_RATE = env.str("API_RATE", default="1200/min")
 # Wrong API keys per client address (REMOTE_ADDR; behind a proxy set NUM_PROXIES); over it: 429.
 API_KEY_FAILURE_RATE = env.str("API_KEY_FAILURE_RATE", default="20/min")
@@ -286,18 +287,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "webhooks_project.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "webhooks_project.api.exception_handler",
-    "DEFAULT_FILTER_BACKENDS": ["webhooks_project.filtering.StrictFilterBackend"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_FILTER_BACKENDS": ["api.filtering.StrictFilterBackend"],
     # The API speaks JSON only (as Process Street's); the public incoming endpoint, a plain
     # view, also takes form-encoded bodies.
-    "DEFAULT_PARSER_CLASSES": ["webhooks_project.strict_json.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.strict_json.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
-        "webhooks_project.strict_json.SafeJSONRenderer",
+        "api.strict_json.SafeJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["webhooks_project.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api": API_RATE, "incoming": INCOMING_RATE, "api_key_failures": API_KEY_FAILURE_RATE,
     },
@@ -326,10 +327,10 @@ SPECTACULAR_SETTINGS = {
                             "persistAuthorization": False},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "webhooks_project.openapi.add_error_responses",
-        "webhooks_project.openapi_docs.document_operations",
+        "api.openapi.add_error_responses",
+        "api.openapi_docs.document_operations",
         "events.catalogue.openapi_webhooks",
-        "webhooks_project.openapi_docs.openapi_31",
+        "api.openapi_docs.openapi_31",
     ],
     # 3.1: the outgoing events are documented in the schema's `webhooks` section.
     "OAS_VERSION": "3.1.0",
@@ -343,8 +344,8 @@ if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # Every log record is redacted of incoming webhook tokens, API keys and signing secrets
-# (webhooks_project/log_redaction.py).
-LOGGING_CONFIG = "webhooks_project.log_redaction.configure"
+# (ops/log_redaction.py).
+LOGGING_CONFIG = "ops.log_redaction.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -358,8 +359,8 @@ LOGGING = {
         },
     },
     "filters": {
-        "redact_secrets": {"()": "webhooks_project.log_redaction.RedactSecretsFilter"},
-        "health": {"()": "webhooks_project.health.HealthLogFilter"},
+        "redact_secrets": {"()": "ops.log_redaction.RedactSecretsFilter"},
+        "health": {"()": "ops.service_health.HealthLogFilter"},
     },
     "handlers": {
         "console": {
@@ -368,7 +369,7 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # /healthz answering 503 is a report, not a server error (webhooks_project/health.py).
+    # /healthz answering 503 is a report, not a server error (ops/service_health.py).
     "loggers": {"django.request": {"filters": ["health"]}},
 }
 # Workers log through the configuration above too, instead of Celery's own root handler.

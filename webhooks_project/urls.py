@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from webhooks_project.api_docs import RedocView, SwaggerView
-from webhooks_project.api_root import ApiNotFoundView, ApiRootView
-from webhooks_project.health import healthz
-from webhooks_project.metrics import metrics
+from api.docs_pages import RedocView, SwaggerView
+from api.root import ApiNotFoundView, ApiRootView
+from ops.metrics import metrics
+from ops.service_health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -22,6 +22,6 @@ urlpatterns = [
 ]
 
 # /api/ and /incoming/ URLs that match no route answer with the API's JSON error body.
-handler400 = "webhooks_project.api.bad_request"
-handler404 = "webhooks_project.api.not_found"
-handler500 = "webhooks_project.api.server_error"
+handler400 = "api.errors.bad_request"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from webhooks_project.chunked import ChunkedBodyMiddleware
+from api.chunked import ChunkedBodyMiddleware
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webhooks_project.settings")
 application = ChunkedBodyMiddleware(get_wsgi_application())

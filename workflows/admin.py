@@ -10,12 +10,12 @@ events fire as through the API.
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from webhooks_project.admin_scoping import (
+from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
     ReadOnlyInlineMixin,
 )
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 from workflows.admin_builder import (
     ConditionalRuleForm,
     FormFieldTemplateForm,

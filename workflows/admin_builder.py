@@ -15,7 +15,7 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
-from webhooks_project.ids import new_muid
+from kernel.ids import new_muid
 from workflows.conditions import OPERATORS
 from workflows.models import ConditionalRule, FormFieldTemplate, TaskTemplate
 

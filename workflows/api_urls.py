@@ -1,6 +1,6 @@
 """/api/v1/ routes of the workflows app."""
 
-from webhooks_project.routers import OptionalSlashRouter
+from api.routers import OptionalSlashRouter
 from workflows.views import (
     FormResponseViewSet,
     FormViewSet,

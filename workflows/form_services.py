@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from events.outbox import domain_change
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 from workflows.models import Form, FormResponse, FormResponseStatus
 from workflows.values import check_values, is_empty
 

@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import IsoDateTimeField, UserRefField, UserRefSerializer, user_ref
-from webhooks_project.strict_fields import StrictTypesMixin
-from webhooks_project.timefmt import iso_ms
+from api.strict_fields import StrictTypesMixin
+from kernel.timefmt import iso_ms
 from workflows.models import (
     Approval,
     ApprovalStatus,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from events.catalog import EventType
 from events.outbox import domain_change, suppressed
-from webhooks_project.errors import DomainConflict
+from kernel.domain_errors import DomainConflict
 from workflows.conditions import Rule, load_rules
 from workflows.models import (
     Approval,

@@ -3,7 +3,7 @@
 import secrets
 
 import django.db.models.deletion
-import webhooks_project.ids
+import kernel.ids
 from django.conf import settings
 from django.db import migrations, models
 
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='IncomingWebhook',
             fields=[
-                ('id', webhooks_project.ids.MuidField(serialize=False)),
+                ('id', kernel.ids.MuidField(serialize=False)),
                 ('name', models.CharField(max_length=255)),
                 ('automation_app', models.CharField(blank=True, help_text='What sends to it (e.g. Zapier), for people.', max_length=100)),
                 ('config', models.JSONField(blank=True, default=dict, help_text='Workflow: {properties: {Name, DueDate, Shared, Assignees, Runner}, formFields: {fieldId: JSONPath}}. Data set: {columns: {fieldId: JSONPath}, keyColumn}.')),
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='IncomingRequest',
             fields=[
-                ('id', webhooks_project.ids.MuidField(serialize=False)),
+                ('id', kernel.ids.MuidField(serialize=False)),
                 ('received_date', models.DateTimeField(db_index=True)),
                 ('outcome', models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('dropped', 'Dropped'), ('rejected', 'Rejected'), ('duplicate', 'Duplicate')], max_length=10)),
                 ('status_code', models.PositiveSmallIntegerField()),

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import Role
 from accounts.services import add_member, create_organization
-from webhooks_project.ids import new_muid
+from kernel.ids import new_muid
 from workflows.builder import create_workflow
 from workflows.models import ConditionalRule, FormFieldTemplate, TaskTemplate, WorkflowVersion
 from workflows.services import start_run

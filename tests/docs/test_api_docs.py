@@ -1,5 +1,5 @@
 """The API reference: Swagger UI and ReDoc from our own static files, and every operation with a
-summary and description written for integrators (webhooks_project/openapi_docs.py)."""
+summary and description written for integrators (api/openapi_docs.py)."""
 
 import re
 
@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-from webhooks_project.openapi_docs import OPERATIONS
+from api.openapi_docs import OPERATIONS
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)

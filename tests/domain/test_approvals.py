@@ -4,8 +4,8 @@ rework, resubmit, approve; no subject = every pending one."""
 import pytest
 from django.core.exceptions import ValidationError
 
+from kernel.domain_errors import DomainConflict
 from tests.domain import factories as f
-from webhooks_project.errors import DomainConflict
 from workflows import services
 from workflows.models import Approval, RunStatus, WorkflowRun
 

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from kernel.domain_errors import DomainConflict
 from tests.domain import factories as f
-from webhooks_project.errors import DomainConflict
 from workflows import form_services
 from workflows.builder import create_form
 from workflows.models import FormField, FormResponse

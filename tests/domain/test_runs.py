@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from events.catalog import EventType
 from events.outbox import suppressed
+from kernel.domain_errors import DomainConflict
 from tests.domain import factories as f
-from webhooks_project.errors import DomainConflict
 from workflows import services
 from workflows.models import FormFieldValue, RunStatus, Task, WorkflowRun
 

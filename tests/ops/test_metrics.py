@@ -4,16 +4,15 @@ protected."""
 from datetime import timedelta
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from events.models import Event
+from kernel.redis import redis_client
+from ops.metrics import DeliveryCollector
 from tests.delivery.helpers import org_with_admin
-from webhooks_project.metrics import DeliveryCollector
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +93,7 @@ def test_the_window_setting_bounds_the_histogram(client, settings, data):
 
 
 def test_queue_depth_is_read_from_redis_at_scrape_time():
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    client = redis_client()
     names = ("metrics-test-first", "metrics-test-retry")
     client.delete(*names, f"{names[0]}\x06\x163")
     try:
@@ -112,12 +111,12 @@ def test_queue_depth_is_read_from_redis_at_scrape_time():
         assert depth[("webhook_queue_depth", (("queue", names[0]),))] == 3
     finally:
         client.delete(*names, f"{names[0]}\x06\x163")
-        client.close()
 
 
-def test_redis_down_is_reported_not_raised():
+def test_redis_down_is_reported_not_raised(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DeliveryCollector(redis_url="redis://127.0.0.1:1/0"))
+    registry.register(DeliveryCollector())
     found = families(generate_latest(registry).decode())
     assert found["webhook_broker_up"].samples[0].value == 0
     assert "webhook_queue_depth" not in found

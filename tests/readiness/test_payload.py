@@ -6,9 +6,9 @@ import re
 import pytest
 
 from events.models import Event
+from kernel.timefmt import iso_ms
 from tests.domain import factories as f
 from tests.readiness.harness import NOT_READY, READY, fld, task
-from webhooks_project.timefmt import iso_ms
 from workflows import services
 from workflows.models import Task
 

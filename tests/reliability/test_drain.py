@@ -16,6 +16,7 @@ from delivery.models import Delivery, DeliveryStatus
 from delivery.policy import RetryPolicy
 from delivery.publisher import publisher
 from delivery.tries import claim_tries
+from kernel.redis import redis_client
 from subscriptions.services import create_webhook, send_test
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.plugin import session_redis
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
 def _drains_queued_for(webhook_id: str) -> int:
     """drain_webhook messages for this webhook waiting in the first-try queue (no worker runs)."""
     count = 0
-    for raw in drain.redis_client().lrange("webhooks", 0, -1):
+    for raw in redis_client().lrange("webhooks", 0, -1):
         message = json.loads(raw)
         if message["headers"]["task"] != "delivery.tasks.drain_webhook":
             continue

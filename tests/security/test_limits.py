@@ -7,9 +7,9 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 
+from api.strict_json import JSONRefused, StrictJSONParser, check_strings_and_depth
 from incoming.services import create_incoming_webhook
 from tests.security.conftest import build_universe, call
-from webhooks_project.strict_json import JSONRefused, StrictJSONParser, check_strings_and_depth
 
 ERROR_KEYS = {"error", "errorCode", "requestId", "details"}
 

@@ -11,10 +11,10 @@ from django.test import Client
 
 from accounts.keys import create_api_key
 from incoming.services import create_incoming_webhook
+from ops.log_redaction import RedactSecretsFilter, redact
 from tests.security.conftest import build_universe
 from tests.support.web import GunicornServer
 from tests.support.worker import database_url_for_workers
-from webhooks_project.log_redaction import RedactSecretsFilter, redact
 
 
 def incoming_hooks(universe):

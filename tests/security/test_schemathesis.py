@@ -36,7 +36,7 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 DERANDOMIZE = not os.environ.get("FUZZ_RANDOM")
 APP = get_wsgi_application()
 schema = schemathesis.openapi.from_wsgi("/api/schema/", APP)
-# The request limits (413, 414, 431, webhooks_project.limits) refuse a request as firmly as a 400.
+# The request limits (413, 414, 431, api.request_limits) refuse a request as firmly as a 400.
 schema.config.checks.negative_data_rejection.expected_statuses = [
     *schema.config.checks.negative_data_rejection.expected_statuses, "413", "414", "431",
 ]

@@ -6,11 +6,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from api import strict_json
 from incoming.models import IncomingOutcome, IncomingRequest
 from incoming.services import create_incoming_webhook
 from tests.api.conftest import PASSWORD
 from tests.security.conftest import build_universe
-from webhooks_project import strict_json
 
 ERROR_KEYS = {"error", "errorCode", "requestId", "details"}
 SURROGATE = '"\\ud800"'  # the JSON escape of a lone surrogate, as a sender writes it

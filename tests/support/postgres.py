@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from webhooks_project.redis_server import free_port
+from devtools.redis_server import free_port
 
 USER = "webhooks"
 

@@ -7,8 +7,8 @@ right by workflows.services; they are stored so events can fire on their transit
 from django.conf import settings
 from django.db import models
 
-from webhooks_project.ids import MuidField
-from webhooks_project.tracking import TracksLoadedValues
+from kernel.ids import MuidField
+from kernel.tracking import TracksLoadedValues
 from workflows.models.templates import FormFieldTemplate, TaskTemplate, TaskType
 
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from webhooks_project.ids import MuidField, new_muid
+from kernel.ids import MuidField, new_muid
 
 
 class VersionStatus(models.TextChoices):

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from delivery.recovery import failed_in_window
 from delivery.services import redeliver
+from kernel.domain_errors import DomainConflict
 from subscriptions.models import Webhook
-from webhooks_project.errors import DomainConflict
 
 
 def parse_moment(value: str, option: str) -> datetime:

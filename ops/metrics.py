@@ -25,6 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from kernel.redis import redis_client
+
 logger = logging.getLogger(__name__)
 
 # Upper bounds, in seconds, of the try-duration histogram buckets.
@@ -47,9 +49,8 @@ def _le(bound: float) -> str:
 class DeliveryCollector(Collector):
     """Reads the figures at collect() time; nothing is kept between scrapes."""
 
-    def __init__(self, queues: Iterable[str] | None = None, redis_url: str | None = None):
+    def __init__(self, queues: Iterable[str] | None = None):
         self._queues = tuple(queues) if queues is not None else None
-        self._redis_url = redis_url
 
     def describe(self) -> list[Metric]:
         return []
@@ -109,18 +110,14 @@ class DeliveryCollector(Collector):
             "webhook_queue_depth", "Tasks waiting in each Celery queue (Redis list length).",
             labels=["queue"],
         )
-        url = self._redis_url or settings.CELERY_BROKER_URL
         try:
-            client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-            try:
-                pipe = client.pipeline(transaction=False)
-                for queue in queues:
-                    pipe.llen(queue)
-                    for step in _PRIORITY_STEPS:
-                        pipe.llen(f"{queue}{_PRIORITY_SEPARATOR}{step}")
-                lengths = pipe.execute()
-            finally:
-                client.close()
+            # The broker is the Redis at REDIS_URL (settings.CELERY_BROKER_URL).
+            pipe = redis_client().pipeline(transaction=False)
+            for queue in queues:
+                pipe.llen(queue)
+                for step in _PRIORITY_STEPS:
+                    pipe.llen(f"{queue}{_PRIORITY_SEPARATOR}{step}")
+            lengths = pipe.execute()
         except redis.RedisError as exc:
             logger.warning("metrics: cannot read queue lengths from Redis: %s", exc)
             yield GaugeMetricFamily("webhook_broker_up", "Whether Redis answered.", value=0)

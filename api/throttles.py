@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
-from webhooks_project.limits import error_response
+from api.error_body import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ class ApiKeyRateThrottle(_RedisRateThrottle):
     rate_setting = "API_RATE"
 
     def get_cache_key(self, request, view):
-        from accounts.models import ApiKey
-
-        auth = getattr(request, "auth", None)
-        if isinstance(auth, ApiKey):
-            # The hash, not the primary key: ids are reused after deletion (tests, SQLite).
-            ident = f"key:{auth.key_hash[:32]}"
+        # request.auth is the ApiKey (accounts.authentication) when a key authenticated; read
+        # by its attribute so that the API edge imports no app. The hash, not the primary key:
+        # ids are reused after deletion (tests, SQLite).
+        key_hash = getattr(getattr(request, "auth", None), "key_hash", None)
+        if key_hash:
+            ident = f"key:{key_hash[:32]}"
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:

@@ -8,16 +8,16 @@
 - NUL characters, which no text column can store, are a 400 in the URL.
 - An /api/ PUT or PATCH without a body is a 400 (the schema says the body is required).
 
-JSON bodies are read by webhooks_project.strict_json (depth, numbers, surrogates, NUL).
+JSON bodies are read by api.strict_json (depth, numbers, surrogates, NUL).
 
-Every refusal has the API's error body: {"error", "errorCode", "requestId", "details"}.
+Every refusal has the API's error body (api.error_body).
 """
-
-import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
+
+from api.error_body import error_response
 
 # WSGI puts these two request headers in META without the HTTP_ prefix.
 _UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
@@ -37,11 +37,6 @@ def _route_takes(request) -> bool:
         return method in actions
     view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
     return view_class is not None and hasattr(view_class, method)
-
-
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    body = {"error": message, "errorCode": code, "requestId": uuid.uuid4().hex, "details": {}}
-    return JsonResponse(body, status=status)
 
 
 def _headers(meta):

@@ -4,7 +4,7 @@ Django reads a WSGI body only up to CONTENT_LENGTH, so a chunked body (which gun
 but cannot size in advance) was read as empty. This WSGI middleware reads such a body before
 Django sees the request, up to one byte past the largest body any route accepts, and hands it
 on with its CONTENT_LENGTH set: from there it is limited exactly like a body that declared its
-size (413 from webhooks_project.limits or the incoming endpoint when it is too large).
+size (413 from api.request_limits or the incoming endpoint when it is too large).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 drf-spectacular documents the success answer of each operation only; a client (and Schemathesis)
 then meets 400, 401, 404... that the schema never mentioned. This postprocessing hook
 (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds the `Error` body
-({"error", "errorCode", "requestId", "details"}, webhooks_project.api.exception_handler and
-webhooks_project.limits) and, to each operation, the statuses it can answer with:
+({"error", "errorCode", "requestId", "details"}, api.error_body) and, to each
+operation, the statuses it can answer with:
 
 - every operation: 400 (bad query parameters; a bad request line), 401 (no or wrong key),
   403 (role), 404 (unknown or another organization's id), 414 and 431 (URL and header limits),
@@ -18,10 +18,10 @@ It also states the rules every request follows, so that a client (and Schemathes
 them in advance:
 
 - a filter (query parameter) is never empty (minLength 1): an empty one is a 400
-  (webhooks_project.filtering), not "no filter";
+  (api.filtering), not "no filter";
 - a request body has no keys but its own (additionalProperties: false,
-  webhooks_project.strict_fields) and no string holds U+0000 (webhooks_project.strict_json);
-- a PUT or PATCH without a body is a 400 (webhooks_project.limits); PATCH {} changes nothing.
+  api.strict_fields) and no string holds U+0000 (api.strict_json);
+- a PUT or PATCH without a body is a 400 (api.request_limits); PATCH {} changes nothing.
 """
 
 from __future__ import annotations

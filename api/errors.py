@@ -1,5 +1,5 @@
-"""What every API view shares: pagination with links and one error body everywhere (Django's
-error views too, for /api/ URLs no view matched)."""
+"""Errors to answers in the API's error body (api.error_body): DRF's exception handler for the
+views, and Django's error views for /api/ and /incoming/ URLs no view matched."""
 
 import logging
 import uuid
@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.views import defaults
 from rest_framework import exceptions, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from webhooks_project.errors import DomainConflict
+from api.error_body import error_body, error_response
+from kernel.domain_errors import DomainConflict
 
 logger = logging.getLogger(__name__)
 
@@ -45,76 +45,6 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def _positive_int(request, name: str, maximum: int | None = None) -> int | None:
-    """The query parameter `name` as an integer from 1 (to `maximum`), None if absent; a 400
-    naming it otherwise (DRF would ignore a bad `limit` and give the default page size)."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    bound = f" to {maximum}" if maximum else ""
-    try:
-        value = int(raw) if raw.strip().lstrip("+").isdigit() else None
-    except ValueError:
-        value = None
-    if value is None or value < 1 or (maximum is not None and value > maximum):
-        raise exceptions.ValidationError({name: f"Enter a whole number from 1{bound}."})
-    return value
-
-
-class Pagination(PageNumberPagination):
-    """?page= and ?limit= (1 to 200): a value of the wrong type or range is a 400 naming it; a
-    page past the last is 404."""
-
-    page_size_query_param = "limit"
-    max_page_size = 200
-
-    def get_page_size(self, request):
-        return _positive_int(request, self.page_size_query_param, self.max_page_size) or (
-            self.page_size
-        )
-
-    def get_page_number(self, request, paginator):
-        number = _positive_int(request, self.page_query_param)
-        return number if number is not None else 1
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            parameter["schema"]["minimum"] = 1
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"]["maximum"] = self.max_page_size
-                parameter["description"] = (
-                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
-                )
-        return parameters
-
-    def get_paginated_response(self, data):
-        return Response(
-            {
-                "data": data,
-                "links": {"next": self.get_next_link(), "previous": self.get_previous_link()},
-                "total": self.page.paginator.count,
-            }
-        )
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["data", "links", "total"],
-            "properties": {
-                "data": schema,
-                "links": {
-                    "type": "object",
-                    "properties": {
-                        "next": {"type": "string", "nullable": True, "format": "uri"},
-                        "previous": {"type": "string", "nullable": True, "format": "uri"},
-                    },
-                },
-                "total": {"type": "integer"},
-            },
-        }
-
-
 def _message(detail) -> str:
     if isinstance(detail, dict):
         field, value = next(iter(detail.items()))
@@ -139,27 +69,16 @@ def exception_handler(exc, context):
     request_id = uuid.uuid4().hex
     if response is None:
         logger.exception("Unhandled API error %s", request_id, exc_info=exc)
-        return Response(
-            {
-                "error": "Internal error.",
-                "errorCode": "InternalError",
-                "requestId": request_id,
-                "details": {},
-            },
-            status=500,
-        )
+        return Response(error_body("Internal error.", "InternalError", request_id=request_id),
+                        status=500)
     details = response.data if isinstance(response.data, dict) else {"detail": response.data}
     if set(details) == {"detail"}:
         error = str(details["detail"])
         details = {}
     else:
         error = _message(details)
-    response.data = {
-        "error": error,
-        "errorCode": ERROR_CODES.get(response.status_code, "BadRequest"),
-        "requestId": request_id,
-        "details": details,
-    }
+    response.data = error_body(error, ERROR_CODES.get(response.status_code, "BadRequest"),
+                               request_id=request_id, details=details)
     return response
 
 
@@ -170,8 +89,6 @@ _JSON_PREFIXES = ("/api/", "/incoming/")
 
 def _json_or_default(request, status: int, code: str, message: str, default):
     if request.path.startswith(_JSON_PREFIXES):
-        from webhooks_project.limits import error_response
-
         return error_response(status, code, message)
     return default()
 

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from webhooks_project.redis_server import RedisServer, free_port
+from devtools.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ["web", "worker", "beat", "receiver"]

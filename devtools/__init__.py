@@ -1,0 +1,1 @@
+"""Development only: `make run`'s stack, a local Redis server, a development secret key."""

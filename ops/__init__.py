@@ -1,0 +1,1 @@
+"""Running the service: /healthz, /metrics, system checks and secrets kept out of the logs."""
