@@ -97,7 +97,7 @@ class Gunicorn:
 # --- set-up ---------------------------------------------------------------------------------------
 
 def workflow_triggers() -> list[str]:
-    from events.catalog import KIND_OF, EventType, Kind
+    from kernel.catalog import KIND_OF, EventType, Kind
 
     return [t.value for t in EventType if KIND_OF[t] == Kind.WORKFLOW]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.signing import SignatureError, verify_signature
+from kernel.signing import SignatureError, verify_signature
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,9 @@ from delivery.flow import Destination, Gate
 from delivery.http import Post, WebhookSender, get_sender
 from delivery.models import DeliveryStatus
 from delivery.policy import RetryPolicy
-from delivery.signing import sign_headers
-from delivery.ssrf import parse_networks
 from delivery.tries import ClaimedTry, SentTry, TryOutcome, claim_tries, record_tries
+from kernel.signing import sign_headers
+from kernel.ssrf import parse_networks
 from webhooks_project import __version__
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.test.utils import override_settings
 
-from events.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
+from kernel.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "events.md"
 # The same bodies as JSON, read at run time (a test event of a chosen type, the event-types
@@ -70,7 +70,7 @@ class _Rollback(Exception):
 @contextmanager
 def _fixed_clock() -> Iterator[None]:
     """`timezone.now()` returns CLOCK_START, then one CLOCK_STEP later at every call."""
-    from events.outbox import PendingEvent
+    from kernel.outbox import PendingEvent
 
     ticks = itertools.count()
 

@@ -9,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from events.models import Event
-from events.outbox import PendingEvent
+from kernel.outbox import PendingEvent
 from webhooks_project.ids import new_muid
 from webhooks_project.timefmt import iso_ms
 

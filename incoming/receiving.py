@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from delivery.signing import SignatureError, verify_signature
 from incoming.mapping import apply_payload
 from incoming.models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -30,6 +29,7 @@ from incoming.models import (
     IncomingRequest,
     IncomingWebhook,
 )
+from kernel.signing import SignatureError, verify_signature
 from webhooks_project import strict_json
 from webhooks_project.errors import DomainConflict
 

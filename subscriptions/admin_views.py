@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
-from events.catalog import PING, TRIGGERS
+from kernel.catalog import PING, TRIGGERS
 from subscriptions import services
 from webhooks_project.errors import DomainConflict
 from webhooks_project.timefmt import admin_time

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.users import user_ref
 from datasets.models import DataSet
-from events.catalog import TRIGGERS
+from kernel.catalog import TRIGGERS
 from subscriptions import headers
 from subscriptions.models import Webhook
 from webhooks_project.strict_fields import StrictTypesMixin

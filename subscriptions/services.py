@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from delivery.signing import generate_secret
-from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
-from events.catalog import PING, TASK_EVENTS, TRIGGERS, EventType, Kind, kind_of_triggers
+from kernel.catalog import PING, TASK_EVENTS, TRIGGERS, EventType, Kind, kind_of_triggers
+from kernel.signing import generate_secret
+from kernel.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
 from subscriptions.headers import validate_headers
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
 from webhooks_project.errors import DomainConflict
@@ -203,8 +203,8 @@ def send_test(webhook: Webhook, event_type: str = PING):
     from delivery.dispatch import create_deliveries, enqueue_after_commit
     from events import payloads
     from events.examples import stored_examples
-    from events.outbox import PendingEvent
     from events.writer import build_event
+    from kernel.outbox import PendingEvent
 
     if event_type not in test_event_types():
         raise ValidationError({"type": f"Unknown event type {event_type!r}. Known: "

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
 from delivery.serializers import DeliverySerializer
-from events.catalog import PING
+from kernel.catalog import PING
 from subscriptions import services
 from subscriptions.models import Webhook
 from subscriptions.serializers import (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from events.outbox import domain_change
+from kernel.outbox import domain_change
 from webhooks_project.errors import DomainConflict
 from workflows.models import Form, FormResponse, FormResponseStatus
 from workflows.values import check_values, is_empty

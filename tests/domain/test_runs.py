@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from events.catalog import EventType
-from events.outbox import suppressed
+from kernel.catalog import EventType
+from kernel.outbox import suppressed
 from tests.domain import factories as f
 from webhooks_project.errors import DomainConflict
 from workflows import services
