@@ -6,4 +6,9 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from delivery.writer import write_events
+        from kernel.outbox import set_writer
         from webhooks_project import checks  # noqa: F401 - registers the system checks
+
+        # The outbox sits below the apps: it stores a change's events through this writer.
+        set_writer(write_events)

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from delivery.models import Delivery, DeliveryStatus
-from events.writer import write_events
+from delivery.writer import write_events
 from kernel.outbox import PendingEvent
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin
