@@ -6,6 +6,7 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from delivery import receivers  # noqa: F401 - connects the webhook signal receivers
         from delivery.writer import write_events
         from kernel.outbox import set_writer
         from webhooks_project import checks  # noqa: F401 - registers the system checks

@@ -158,24 +158,3 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(read_only=True)
     previousSecretsExpire = serializers.CharField(read_only=True, allow_null=True)
-
-
-class RecoverSerializer(StrictTypesMixin, serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField(required=False, allow_null=True)
-
-
-class RecoverResultSerializer(serializers.Serializer):
-    count = serializers.IntegerField(read_only=True)
-
-
-class TestEventSerializer(serializers.Serializer):
-    """POST /webhooks/{id}/test: which event to send (default: a Ping)."""
-
-    type = serializers.ChoiceField(choices=[], required=False)
-
-    def __init__(self, *args, **kwargs):
-        from subscriptions.services import test_event_types
-
-        super().__init__(*args, **kwargs)
-        self.fields["type"].choices = test_event_types()
