@@ -1,8 +1,9 @@
-"""The webhook admin as a delivery dashboard (subscriptions' WebhookAdmin, extended and
-registered here, since subscriptions does not import delivery): the list adds each webhook's
-success rate over 7 days and last error, with a link to its deliveries; the change page adds
-health, success rate, last error and the recent deliveries as read-only fields, and the buttons
-to send a test of a chosen event type and to recover failed deliveries since a time."""
+"""The webhook admin as a delivery dashboard: subscriptions' WebhookAdmin extended here and
+registered by delivery/admin.py, since subscriptions does not import delivery. The list adds
+each webhook's success rate over 7 days and last error, with a link to its deliveries; the
+change page adds health, success rate, last error and the recent deliveries as read-only
+fields, and the buttons to send a test of a chosen event type and to recover failed deliveries
+since a time."""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ def pretty_json(text) -> str:
                        text)
 
 
-
 class EventAdmin(OrganizationScopedAdmin):
     organization_path = "organization"
     list_display = ["id", "type", "created", "run_id", "organization"]

@@ -2,8 +2,9 @@
 form has a name and description and the grouped trigger picker (subscriptions/admin_triggers.py);
 the change page has buttons to rotate the secret, enable or disable (subscriptions/admin_views.py).
 
-WebhookAdmin is registered by delivery (delivery/admin_webhooks.py), which adds the delivery
-dashboard: success rate, last error, health, recent deliveries, send test, recover."""
+WebhookAdmin is registered by delivery (delivery/admin.py), extended with the delivery dashboard
+(delivery/admin_webhooks.py): success rate, last error, health, recent deliveries, send test,
+recover."""
 
 from django import forms
 from django.conf import settings as django_settings
