@@ -21,6 +21,7 @@ from webhooks_project.timefmt import iso_ms
 # base of the routes about a webhook's deliveries (delivery/views.py). No docstring: the OpenAPI
 # schema would take it as the description of every operation without one.
 class OrganizationWebhooks(viewsets.GenericViewSet):
+    serializer_class = WebhookSerializer
     permission_classes = [IsOrganizationAdmin]
     lookup_value_regex = "[A-Za-z0-9_-]{1,22}"
     queryset = Webhook.objects.none()
@@ -32,19 +33,18 @@ class OrganizationWebhooks(viewsets.GenericViewSet):
             .order_by("created_date")
         )
 
-
-class WebhookViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
-    OrganizationWebhooks,
-):
-    serializer_class = WebhookSerializer
-
     def get_serializer_context(self):
         context = super().get_serializer_context()
         if getattr(self, "swagger_fake_view", False):
             return context
         context["organization"] = current_organization(self.request)
         return context
+
+
+class WebhookViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    OrganizationWebhooks,
+):
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookWithSecretSerializer})
     def create(self, request):
