@@ -71,7 +71,6 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 # The routes about a webhook's deliveries, beside its own (subscriptions/views.py). No
 # docstring: the OpenAPI schema would take it as each operation's description.
 class WebhookDeliveryViewSet(OrganizationWebhooks):
-
     @extend_schema(
         request=TestEventSerializer,
         responses={202: DeliverySerializer, 409: OpenApiResponse(description="Disabled")},
