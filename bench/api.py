@@ -17,7 +17,7 @@ its commit (the web processes are not instrumented).
 
 Where the emitting request's time goes is measured apart, in this process, one request at a
 time through Django's test client, with the workers not consuming: statements, time in
-events.writer.write_events (render, outbox rows, matching, Delivery rows) and in
+delivery.writer.write_events (render, outbox rows, matching, Delivery rows) and in
 delivery.flow.wake (the hand-over to the publisher thread), with the webhooks and without.
 """
 
@@ -97,7 +97,7 @@ class Gunicorn:
 # --- set-up ---------------------------------------------------------------------------------------
 
 def workflow_triggers() -> list[str]:
-    from events.catalog import KIND_OF, EventType, Kind
+    from kernel.catalog import KIND_OF, EventType, Kind
 
     return [t.value for t in EventType if KIND_OF[t] == Kind.WORKFLOW]
 
@@ -251,12 +251,13 @@ def profile_requests(worlds: dict[str, dict], runs: int) -> dict:
     from django.db import connection
     from django.test import Client
 
-    import events.writer as writer
     from delivery import flow
     from delivery.publisher import publisher
+    from delivery.writer import write_events as real_write
+    from kernel import outbox
 
     spent = {"write": 0.0, "wake": 0.0}
-    real_write, real_wake = writer.write_events, flow.wake
+    real_wake = flow.wake
 
     def write_events(pending):
         started = time.perf_counter()
@@ -314,7 +315,8 @@ def profile_requests(worlds: dict[str, dict], runs: int) -> dict:
                  {"status": "Completed"}, 200)
 
     clients = {label: Client(HTTP_X_API_KEY=world["keys"][0]) for label, world in worlds.items()}
-    writer.write_events, flow.wake = write_events, wake
+    outbox.set_writer(write_events)
+    flow.wake = wake
     try:
         for number in range(runs + 1):  # the first round warms up, not counted
             for label, world in worlds.items():
@@ -322,7 +324,8 @@ def profile_requests(worlds: dict[str, dict], runs: int) -> dict:
             if number == 0:
                 rows = {label: {kind: [] for kind in KINDS} for label in worlds}
     finally:
-        writer.write_events, flow.wake = real_write, real_wake
+        outbox.set_writer(real_write)
+        flow.wake = real_wake
     names = ("queries", "ms", "sql_ms", "begin_ms", "write_events_ms", "wake_ms", "publish_ms",
              "cpu_ms")
     return {label: {kind: {"requests": len(values), **{

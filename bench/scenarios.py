@@ -8,7 +8,7 @@ Each measurement has two phases:
 * **paced** (latency): events are emitted at half the drain rate (open loop) while the workers
   run, and each delivery's latency is its arrival at the receiver minus its event's commit.
 
-The emitting request's cost on webhooks is timed around `events.writer.write_events` (render,
+The emitting request's cost on webhooks is timed around `delivery.writer.write_events` (render,
 outbox rows, matching, Delivery rows) and `delivery.flow.wake` (the on-commit wake-up of the
 workers, handed to the publisher thread): the wrappers only time and call through.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-import events.writer as writer
+import delivery.writer as writer
 from accounts.models import Role
 from accounts.services import add_member, create_organization
 from bench.cpu import CpuSampler
@@ -34,6 +34,7 @@ from datasets.services import create_data_set, create_record, update_record
 from delivery import flow, throttle
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
+from kernel import outbox
 from kernel.redis import redis_client
 
 FIRST_TRY_QUEUE = "webhooks"
@@ -82,7 +83,8 @@ class EmitProbe:
             write = probe._pending.pop() if probe._pending else 0.0
             probe.samples.append((write, time.perf_counter() - started, len(deliveries)))
 
-        writer.write_events, flow.wake = write_events, wake
+        outbox.set_writer(write_events)
+        flow.wake = wake
         self._installed = True
 
     def reset(self) -> None:

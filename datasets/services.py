@@ -15,7 +15,7 @@ from django.db.models import prefetch_related_objects
 from django.db.models.fields.json import KeyTransform
 
 from datasets.models import DataSet, DataSetField, DataSetFieldType, DataSetRecord
-from events.outbox import domain_change
+from kernel.outbox import domain_change
 from kernel.timefmt import iso_ms
 from workflows.values import FieldValueError, parse_datetime_value, parse_number
 

@@ -1,9 +1,10 @@
 """Deliveries and their tries in the admin, as a read-only delivery log: filter by webhook,
 status, HTTP status, event type and date; search by delivery, event or webhook id; each try
 with its time to the second, request and response headers and bodies. Nothing here edits or
-deletes a delivery (retention prunes them); "Redeliver" makes a new one."""
+deletes a delivery (retention prunes them); "Redeliver" makes a new one.
 
-import json
+Events and webhooks are registered here too, their admins extended with their deliveries: the
+events and subscriptions apps do not import delivery."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -17,22 +18,15 @@ from accounts.admin_scoping import (
     ReadOnlyInlineMixin,
 )
 from delivery import services
+from delivery.admin_webhooks import WebhookAdmin
 from delivery.models import Attempt, Delivery, WorkerHeartbeat
+from events import admin as events_admin
+from events.admin import pretty_json
+from events.models import Event
 from kernel.domain_errors import DomainConflict
 from kernel.timefmt import admin_time
 from subscriptions.admin import status_badge
-
-
-def pretty_json(text) -> str:
-    if not isinstance(text, str):
-        text = json.dumps(text, indent=2, ensure_ascii=False, sort_keys=True)
-    else:
-        try:
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except (TypeError, ValueError):
-            pass
-    return format_html("<pre style='white-space:pre-wrap;max-width:60em;margin:0'>{}</pre>",
-                       text)
+from subscriptions.models import Webhook
 
 
 class HttpStatusFilter(admin.SimpleListFilter):
@@ -201,3 +195,36 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_superuser
+
+
+class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
+    """Every subscription the event went to (one delivery each, plus any redeliveries)."""
+
+    model = Delivery
+    fields = ["webhook", "url", "badge", "tries", "last_status_code", "last_error",
+              "created", "completed", "redelivery_of"]
+    readonly_fields = fields
+    verbose_name_plural = "deliveries (every subscription this event went to)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("webhook").order_by("created_date")
+
+    @admin.display(description="status")
+    def badge(self, obj):
+        return status_badge(obj.status)
+
+    @admin.display(description="created")
+    def created(self, obj):
+        return admin_time(obj.created_date)
+
+    @admin.display(description="completed")
+    def completed(self, obj):
+        return admin_time(obj.completed_date)
+
+
+@admin.register(Event)
+class EventAdmin(events_admin.EventAdmin):
+    inlines = [DeliveryInline]
+
+
+admin.site.register(Webhook, WebhookAdmin)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from delivery import drain, flow, ordering
 from delivery.models import Delivery, DeliveryStatus
-from events.catalog import ordering_subject
+from kernel.catalog import ordering_subject
 
 logger = logging.getLogger(__name__)
 

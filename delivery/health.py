@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from accounts.models import Membership, Role
 from delivery.models import WebhookHealth
 from subscriptions.models import Webhook
+from subscriptions.services import disable_webhook
 
 logger = logging.getLogger(__name__)
 # How stale `last_success_date` may get, in seconds, to spare a write per delivery.
@@ -79,8 +80,6 @@ def record_failure(webhook, now, count: int = 1) -> bool:
 
 
 def disable_for_failures(webhook, health: WebhookHealth) -> None:
-    from subscriptions.services import disable_webhook
-
     reason = (
         f"Disabled automatically: {health.consecutive_failures} deliveries in a row failed "
         f"since {health.failing_since:%Y-%m-%d %H:%M} UTC."

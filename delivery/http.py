@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from delivery.ssrf import IPNetwork, Resolver, UnsafeDestination, resolve_destination
+from kernel.ssrf import IPNetwork, Resolver, UnsafeDestination, resolve_destination
 
 _MAX_ADDRESS_ATTEMPTS = 3
 _READ_CHUNK = 65536

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.signing import SignatureError, verify_signature
+from kernel.signing import SignatureError, verify_signature
+from subscriptions.models import WebhookSecret
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,6 @@ class Secret:
 
 def database_secrets() -> list[Secret]:
     """Secrets that may still sign: current ones and those in their rotation grace."""
-    from subscriptions.models import WebhookSecret
-
     rows = WebhookSecret.objects.filter(
         Q(expires_date__isnull=True) | Q(expires_date__gt=timezone.now())
     ).select_related("webhook")

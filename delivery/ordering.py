@@ -1,7 +1,7 @@
 """Ordered delivery per subject, an option of a webhook (`ordered_delivery`).
 
 A webhook with it gets the deliveries about one subject (a workflow run, a data set record, a
-form response: events.catalog.ordering_subject) one at a time, in the order their events were
+form response: kernel.catalog.ordering_subject) one at a time, in the order their events were
 committed; a delivery that fails holds the later ones of its subject until it ends (succeeds,
 or fails after its last try), and other subjects go on meanwhile.
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from importlib.metadata import version
 from typing import Any
 
 from celery.signals import worker_process_shutdown, worker_shutdown
@@ -39,14 +40,13 @@ from delivery.flow import Destination, Gate
 from delivery.http import Post, WebhookSender, get_sender
 from delivery.models import DeliveryStatus
 from delivery.policy import RetryPolicy
-from delivery.signing import sign_headers
-from delivery.ssrf import parse_networks
 from delivery.tries import ClaimedTry, SentTry, TryOutcome, claim_tries, record_tries
-from webhooks_project import __version__
+from kernel.signing import sign_headers
+from kernel.ssrf import parse_networks
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"ps-webhooks/{__version__}"
+USER_AGENT = f"ps-webhooks/{version('ps-webhooks')}"
 # A record that fails for a passing reason (SQLite busy past its timeout) is tried again; one
 # that still fails leaves its delivery leased, for the sweeper (the try counts as lost).
 RECORD_TRIES = 3

@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from api.strict_fields import StrictTypesMixin
 from delivery.models import Attempt, Delivery
+from delivery.services import test_event_types
 from events.models import Event
 from kernel.timefmt import iso_ms
 
@@ -82,3 +84,22 @@ class EventSerializer(serializers.ModelSerializer):
             {"id": d.id, "webhookId": d.webhook_id, "status": d.status, "tries": d.tries}
             for d in obj.deliveries.all()
         ]
+
+
+class RecoverSerializer(StrictTypesMixin, serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class RecoverResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+
+
+class TestEventSerializer(serializers.Serializer):
+    """POST /webhooks/{id}/test: which event to send (default: a Ping)."""
+
+    type = serializers.ChoiceField(choices=[], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = test_event_types()

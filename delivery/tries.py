@@ -33,6 +33,7 @@ from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
+from subscriptions.services import disable_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -273,8 +274,6 @@ def _write(sent: list[SentTry], policy: RetryPolicy, now) -> _Plan:
             if webhook_id in webhooks:
                 health.record_failure(webhooks[webhook_id], now, count=count)
         if plan.gone:
-            from subscriptions.services import disable_webhook
-
             for webhook_id in plan.gone & set(webhooks):
                 disable_webhook(webhooks[webhook_id], reason="The receiver answered 410 Gone.")
     return plan

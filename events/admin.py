@@ -1,46 +1,28 @@
-"""Events in the admin: the payload, and every subscription it went to. Read-only, as the
-delivery log is: deleting an event would delete its deliveries (retention prunes both)."""
+"""Events in the admin: the payload. Read-only, as the delivery log is: deleting an event would
+delete its deliveries (retention prunes both). Registered by delivery (delivery/admin.py), which
+adds every subscription the event went to."""
+
+import json
 
 from django.contrib import admin
+from django.utils.html import format_html
 
-from accounts.admin_scoping import (
-    OrganizationScopedAdmin,
-    OrganizationScopedInlineMixin,
-    ReadOnlyInlineMixin,
-)
-from delivery.admin import pretty_json
-from delivery.models import Delivery
-from events.models import Event
+from accounts.admin_scoping import OrganizationScopedAdmin
 from kernel.timefmt import admin_time
-from subscriptions.admin import status_badge
 
 
-class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
-    """Every subscription the event went to (one delivery each, plus any redeliveries)."""
-
-    model = Delivery
-    fields = ["webhook", "url", "badge", "tries", "last_status_code", "last_error",
-              "created", "completed", "redelivery_of"]
-    readonly_fields = fields
-    verbose_name_plural = "deliveries (every subscription this event went to)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("webhook").order_by("created_date")
-
-    @admin.display(description="status")
-    def badge(self, obj):
-        return status_badge(obj.status)
-
-    @admin.display(description="created")
-    def created(self, obj):
-        return admin_time(obj.created_date)
-
-    @admin.display(description="completed")
-    def completed(self, obj):
-        return admin_time(obj.completed_date)
+def pretty_json(text) -> str:
+    if not isinstance(text, str):
+        text = json.dumps(text, indent=2, ensure_ascii=False, sort_keys=True)
+    else:
+        try:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        except (TypeError, ValueError):
+            pass
+    return format_html("<pre style='white-space:pre-wrap;max-width:60em;margin:0'>{}</pre>",
+                       text)
 
 
-@admin.register(Event)
 class EventAdmin(OrganizationScopedAdmin):
     organization_path = "organization"
     list_display = ["id", "type", "created", "run_id", "organization"]
@@ -50,7 +32,6 @@ class EventAdmin(OrganizationScopedAdmin):
     fields = ["id", "type", "created", "organization", "workflow_id", "run_id",
               "subject_id", "payload"]
     readonly_fields = fields
-    inlines = [DeliveryInline]
 
     def has_add_permission(self, request):
         return False

@@ -28,7 +28,19 @@ from django.conf import settings
 from django.db import transaction
 from django.test.utils import override_settings
 
-from events.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
+from accounts.models import Role
+from accounts.services import add_member, create_organization
+from datasets.services import create_data_set, create_record, delete_record, update_record
+from events import payloads
+from events.models import Event
+from events.writer import build_event
+from kernel.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
+from kernel.outbox import PendingEvent
+from subscriptions.models import Webhook, WebhookSecret
+from workflows import services
+from workflows.builder import create_form, create_workflow
+from workflows.form_services import create_form_response, submit_form_response
+from workflows.models import Task
 
 DOC_PATH = Path(settings.BASE_DIR) / "docs" / "events.md"
 # The same bodies as JSON, read at run time (a test event of a chosen type, the event-types
@@ -70,8 +82,6 @@ class _Rollback(Exception):
 @contextmanager
 def _fixed_clock() -> Iterator[None]:
     """`timezone.now()` returns CLOCK_START, then one CLOCK_STEP later at every call."""
-    from events.outbox import PendingEvent
-
     ticks = itertools.count()
 
     def now() -> datetime:
@@ -92,17 +102,6 @@ def _fixed_clock() -> Iterator[None]:
 
 def _scenario() -> dict[str, str]:
     """Runs the scenario and returns the first body of each type, by type."""
-    from accounts.models import Role
-    from accounts.services import add_member, create_organization
-    from datasets.services import create_data_set, create_record, delete_record, update_record
-    from events.models import Event
-    from subscriptions.models import Webhook, WebhookSecret
-    from subscriptions.services import send_test
-    from workflows import services
-    from workflows.builder import create_form, create_workflow
-    from workflows.form_services import create_form_response, submit_form_response
-    from workflows.models import Task
-
     organization = create_organization("Acme Example")
     actor = add_member(organization, "ada@acme.example", Role.ADMIN,
                        username="ada@acme.example").user
@@ -146,7 +145,7 @@ def _scenario() -> dict[str, str]:
         created_by=actor, updated_by=actor,
     )
     WebhookSecret.objects.create(webhook=webhook, secret="whsec_" + "A" * 44)
-    send_test(webhook)
+    build_test_event(webhook, PING).save()
 
     bodies: dict[str, str] = {}
     for event in Event.objects.filter(organization=organization).order_by("created_date"):
@@ -216,6 +215,24 @@ def render_examples_json(bodies: dict[str, str] | None = None) -> str:
 def stored_examples() -> dict[str, dict]:
     """The committed example bodies by type (tests/ops/test_event_docs.py keeps them current)."""
     return json.loads(EXAMPLES_PATH.read_text(encoding="utf-8"))
+
+
+def build_test_event(webhook: Webhook, event_type: str) -> Event:
+    """The event that "Send test" delivers to one webhook (unsaved): a Ping, or the documented
+    example body of `event_type` with `"test": true` in the envelope, so a receiver can tell it
+    from a real change."""
+    if event_type == PING:
+        data = payloads.render_ping(webhook)
+    else:
+        data = stored_examples()[event_type]["data"]
+    event = build_event(
+        PendingEvent(organization_id=webhook.organization_id, type=event_type, data=data)
+    )
+    if event_type != PING:
+        envelope = json.loads(event.body)
+        envelope["test"] = True
+        event.body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+    return event
 
 
 HEADER = """\

@@ -12,12 +12,7 @@ from django.conf import settings
 
 from accounts.users import user_ref
 from kernel.timefmt import iso_ms
-
-
-def _field_value_text(field_type: str, value: Any) -> str | None:
-    from workflows.values import value_as_text
-
-    return value_as_text(field_type, value)
+from workflows.values import value_as_text
 
 
 def render_form_field(field_value) -> dict[str, Any]:
@@ -29,7 +24,7 @@ def render_form_field(field_value) -> dict[str, Any]:
         "updatedBy": user_ref(field_value.updated_by),
         "label": template.label,
         "type": template.field_type,
-        "value": _field_value_text(template.field_type, field_value.value),
+        "value": value_as_text(template.field_type, field_value.value),
     }
 
 
@@ -161,7 +156,7 @@ def render_form_response(response) -> dict[str, Any]:
                 "id": field.id,
                 "label": field.label,
                 "type": field.field_type,
-                "value": _field_value_text(field.field_type, response.answers.get(field.id)),
+                "value": value_as_text(field.field_type, response.answers.get(field.id)),
             }
             for field in fields
         ],

@@ -10,8 +10,8 @@ from django.dispatch import receiver
 
 from datasets.models import DataSetRecord
 from events import payloads
-from events.catalog import EventType
-from events.outbox import PendingEvent, emit
+from kernel.catalog import EventType
+from kernel.outbox import PendingEvent, emit
 from workflows.models import (
     Approval,
     ApprovalStatus,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from datasets.models import DataSetFieldType
-from events.catalog import DESCRIPTIONS, PING, EventType
+from kernel.catalog import DESCRIPTIONS, PING, EventType
 from workflows.models.forms import FormResponseStatus
 from workflows.models.runs import ApprovalStatus, TaskStatus
 from workflows.models.templates import FieldType, TaskType

@@ -1,16 +1,15 @@
-"""Writes pending events: the Event rows with their rendered bodies, one Delivery per matching
-subscription, and, once the transaction commits, the delivery tasks."""
+"""An Event row from a pending event: its body rendered once, the exact bytes every try POSTs
+and signs. delivery.writer stores these rows with their deliveries."""
 
 from __future__ import annotations
 
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import timezone
 
 from events.models import Event
-from events.outbox import PendingEvent
 from kernel.ids import new_muid
+from kernel.outbox import PendingEvent
 from kernel.timefmt import iso_ms
 
 
@@ -36,21 +35,3 @@ def build_event(pending: PendingEvent) -> Event:
         subject_id=pending.subject_id,
         direction=pending.direction,
     )
-
-
-def write_events(pending: list[PendingEvent]) -> list[Event]:
-    from delivery.dispatch import build_deliveries, enqueue_after_commit
-    from delivery.models import Delivery
-    from subscriptions.matching import match_subscriptions
-
-    events = [build_event(p) for p in pending]
-    matches = match_subscriptions(events)
-    deliveries = build_deliveries(
-        [(event, webhook) for event in events for webhook in matches.get(event.id, [])],
-        now=timezone.now(), in_order=True,
-    )
-    Event.objects.bulk_create(events)
-    if deliveries:
-        Delivery.objects.bulk_create(deliveries)
-        enqueue_after_commit(deliveries)
-    return events

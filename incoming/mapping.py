@@ -18,9 +18,11 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 
 from accounts.automation import automation_user
+from datasets import services as dataset_services
 from datasets.models import DataSet, DataSetFieldType
 from incoming import jsonpath_subset
 from incoming.models import IncomingOutcome, IncomingWebhook
+from workflows import services as workflow_services
 from workflows.models import FormFieldTemplate
 from workflows.models.templates import FieldType
 from workflows.values import TEXT_TYPES
@@ -163,12 +165,10 @@ def record_cells(webhook: IncomingWebhook, payload: object) -> dict[str, object]
 def apply_payload(webhook: IncomingWebhook, payload: object) -> tuple[str, str]:
     """Starts the run or writes the record; (outcome, object id). Call inside a transaction.
     The changes are by the organization's automation user (accounts/automation.py)."""
-    from datasets import services as datasets
-    from workflows import services as workflows
-
     actor = automation_user(webhook.organization)
     if webhook.workflow_id:
-        run = workflows.start_run(webhook.workflow, actor=actor, **run_arguments(webhook, payload))
+        run = workflow_services.start_run(webhook.workflow, actor=actor,
+                                          **run_arguments(webhook, payload))
         return IncomingOutcome.CREATED, run.pk
     data_set = webhook.data_set
     cells = record_cells(webhook, payload)
@@ -176,9 +176,9 @@ def apply_payload(webhook: IncomingWebhook, payload: object) -> tuple[str, str]:
     if key_column and cells.get(key_column) not in (None, ""):
         # One upsert per data set at a time, so two payloads with a new key make one record.
         DataSet.objects.select_for_update().filter(pk=data_set.pk).first()
-        existing = datasets.find_record_by_key(data_set, key_column, cells[key_column])
+        existing = dataset_services.find_record_by_key(data_set, key_column, cells[key_column])
         if existing is not None:
-            record = datasets.update_record(existing, cells, actor=actor)
+            record = dataset_services.update_record(existing, cells, actor=actor)
             return IncomingOutcome.UPDATED, record.pk
-    record = datasets.create_record(data_set, cells, actor=actor)
+    record = dataset_services.create_record(data_set, cells, actor=actor)
     return IncomingOutcome.CREATED, record.pk

@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from api import strict_json
 from api.error_body import error_body
-from delivery.signing import SignatureError, verify_signature
 from incoming.mapping import apply_payload
 from incoming.models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -33,6 +32,7 @@ from incoming.models import (
     IncomingWebhook,
 )
 from kernel.domain_errors import DomainConflict
+from kernel.signing import SignatureError, verify_signature
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from django.db import transaction
 
 from accounts.models import Organization
 from datasets.models import DataSet
-from delivery.signing import generate_secret
 from incoming.config import validate_config
 from incoming.models import IncomingStatus, IncomingWebhook, new_incoming_token
+from kernel.signing import generate_secret
 from workflows.models import Workflow
 
 

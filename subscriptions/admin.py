@@ -1,25 +1,19 @@
-"""Webhooks in the admin as a delivery dashboard: the list shows each webhook's name, status,
-success rate over 7 days and last error, with a link to its deliveries; the form has a name and
-description and the grouped trigger picker (subscriptions/admin_triggers.py); the change page
-shows health and recent deliveries, with buttons to send a test of a chosen event type, rotate
-the secret, enable or disable, and recover failed deliveries (subscriptions/admin_views.py)."""
+"""Webhooks in the admin: the list shows each webhook's name, status, triggers and scope; the
+form has a name and description and the grouped trigger picker (subscriptions/admin_triggers.py);
+the change page has buttons to rotate the secret, enable or disable (subscriptions/admin_views.py).
 
-from datetime import timedelta
-from urllib.parse import urlencode
+WebhookAdmin is registered by delivery (delivery/admin.py), extended with the delivery dashboard
+(delivery/admin_webhooks.py): success rate, last error, health, recent deliveries, send test,
+recover."""
 
 from django import forms
 from django.conf import settings as django_settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import Truncator
 
 from accounts.admin_scoping import OrganizationScopedAdmin, administered_organization_ids
 from accounts.models import Organization
-from delivery.models import Attempt, DeliveryStatus
 from kernel.timefmt import admin_time
 from subscriptions import admin_views, services
 from subscriptions.admin_triggers import grouped_choices, without_aliases
@@ -29,7 +23,6 @@ API_FIELD_TO_FORM = {"workflowId": "workflow", "formId": "form", "dataSetId": "d
                      "taskId": "task_group_id", "webhooks": None}
 SERVICE_FIELDS = ("name", "description", "url", "triggers", "workflow", "form", "data_set",
                   "task_group_id", "rate_limit", "ordered_delivery")
-RATE_DAYS = 7
 
 
 class GroupedCheckboxes(forms.CheckboxSelectMultiple):
@@ -134,25 +127,16 @@ def status_badge(status: str):
     )
 
 
-def deliveries_url(webhook_id: str, **filters) -> str:
-    query = urlencode({"webhook__id__exact": webhook_id, **filters})
-    return f"{reverse('admin:delivery_delivery_changelist')}?{query}"
-
-
-@admin.register(Webhook)
 class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     form = WebhookForm
     organization_path = "organization"
-    list_display = ["title", "badge", "rate", "error_summary", "trigger_list", "scope",
-                    "deliveries_link", "organization"]
+    list_display = ["title", "badge", "trigger_list", "scope", "organization"]
     list_display_links = ["title"]
     list_filter = ["status", "organization"]
     search_fields = ["name", "description", "url", "=id"]
     readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "header_names",
-                       "success_rate",
-                       "last_error", "health_summary", "recent_deliveries", "created",
-                       "created_by", "updated", "updated_by"]
-    actions = ["send_test", "rotate_secret", "enable", "disable"]
+                       "created", "created_by", "updated", "updated_by"]
+    actions = ["rotate_secret", "enable", "disable"]
 
     def get_fieldsets(self, request, obj=None):
         main = ["organization", "name", "description", "url", "triggers", "workflow",
@@ -165,8 +149,6 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
         return [
             (None, {"fields": ["id", "badge", "disabled_reason", "disabled_date", *main]}),
             options,
-            ("Health", {"fields": ["success_rate", "last_error", "health_summary"]}),
-            ("Recent deliveries", {"fields": ["recent_deliveries"]}),
             ("Audit", {"fields": ["created", "created_by", "updated", "updated_by"],
                        "classes": ["collapse"]}),
         ]
@@ -192,77 +174,11 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def header_names(self, obj):
         return ", ".join(sorted(obj.headers or {}, key=str.lower)) or "none"
 
-    def get_queryset(self, request):
-        """The list's figures in the one query: finished and succeeded deliveries of the last
-        7 days, and the newest try that did not get a 2xx answer."""
-        queryset = super().get_queryset(request)
-        match = getattr(request, "resolver_match", None)
-        if match is None or not match.url_name.endswith("_changelist"):
-            return queryset
-        since = timezone.now() - timedelta(days=RATE_DAYS)
-        recent = Q(deliveries__created_date__gte=since)
-        failed_tries = (
-            Attempt.objects.filter(delivery__webhook=OuterRef("pk"))
-            .exclude(error="", response_status__gte=200, response_status__lt=300)
-            .order_by("-started_at")
-        )
-        return queryset.annotate(
-            finished_count=Count("deliveries", filter=recent & Q(
-                deliveries__status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED])),
-            succeeded_count=Count("deliveries", filter=recent & Q(
-                deliveries__status=DeliveryStatus.SUCCEEDED)),
-            error_at=Subquery(failed_tries.values("started_at")[:1]),
-            error_text=Subquery(failed_tries.values("error")[:1]),
-            error_status=Subquery(failed_tries.values("response_status")[:1]),
-        )
-
     @admin.display(description="webhook", ordering="name")
     def title(self, obj):
         if not obj.name:
             return obj.url
         return format_html("{}<br><small>{}</small>", obj.name, obj.url)
-
-    @admin.display(description=f"success ({RATE_DAYS} d)")
-    def rate(self, obj):
-        finished = getattr(obj, "finished_count", 0)
-        if not finished:
-            return format_html('<span class="rate" data-rate="">{}</span>', "no deliveries")
-        share = 100 * obj.succeeded_count / finished
-        colour = "#1a7f37" if share >= 95 else "#9a6700" if share >= 80 else "#cf222e"
-        return format_html(
-            '<span class="rate" data-rate="{}" style="color:{}">{}%</span> <small>of {}</small>',
-            f"{share:.1f}", colour, f"{share:.1f}", finished,
-        )
-
-    @admin.display(description="last error")
-    def error_summary(self, obj):
-        if getattr(obj, "error_at", None) is None:
-            return "-"
-        text = obj.error_text or f"HTTP {obj.error_status}"
-        return format_html('<span class="last-error">{}</span><br><small>{}</small>',
-                           Truncator(text).chars(80), admin_time(obj.error_at))
-
-    @admin.display(description="deliveries")
-    def deliveries_link(self, obj):
-        return format_html('<a class="deliveries-link" href="{}">all</a> · '
-                           '<a href="{}">failed</a>', deliveries_url(obj.pk),
-                           deliveries_url(obj.pk, status__exact=DeliveryStatus.FAILED))
-
-    @admin.display(description="success rate (last 7 days / last 100)")
-    def success_rate(self, obj):
-        return admin_views.success_rate(obj)
-
-    @admin.display(description="last error")
-    def last_error(self, obj):
-        return admin_views.last_error(obj)
-
-    @admin.display(description="health")
-    def health_summary(self, obj):
-        return admin_views.health(obj)
-
-    @admin.display(description="recent deliveries")
-    def recent_deliveries(self, obj):
-        return admin_views.recent_deliveries(obj)
 
     @admin.display(description="created", ordering="created_date")
     def created(self, obj):
@@ -305,12 +221,6 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     def delete_queryset(self, request, queryset):
         for webhook in queryset:
             services.delete_webhook(webhook)
-
-    @admin.action(description="Send a test event (Ping)")
-    def send_test(self, request, queryset):
-        for webhook in queryset.filter(status="Active"):
-            services.send_test(webhook)
-        self.message_user(request, "Test events queued.")
 
     @admin.action(description="Rotate the signing secret")
     def rotate_secret(self, request, queryset):

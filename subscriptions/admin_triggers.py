@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.utils.html import format_html
 
-from events.catalog import DESCRIPTIONS, KIND_OF, TRIGGERS, EventType, Kind
+from kernel.catalog import DESCRIPTIONS, KIND_OF, TRIGGERS, EventType, Kind
 
 GROUPS: list[tuple[Kind, str]] = [
     (Kind.WORKFLOW, "Workflow runs and tasks (scope: one workflow, optionally one task)"),

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Q
 
-from events.catalog import TASK_EVENTS, triggers_match
+from kernel.catalog import TASK_EVENTS, triggers_match
 from subscriptions.models import Webhook, WebhookStatus
 
 

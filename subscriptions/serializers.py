@@ -6,7 +6,7 @@ from rest_framework import serializers
 from accounts.users import user_ref
 from api.strict_fields import StrictTypesMixin
 from datasets.models import DataSet
-from events.catalog import TRIGGERS
+from kernel.catalog import TRIGGERS
 from kernel.timefmt import iso_ms
 from subscriptions import headers
 from subscriptions.models import Webhook
@@ -158,24 +158,3 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(read_only=True)
     previousSecretsExpire = serializers.CharField(read_only=True, allow_null=True)
-
-
-class RecoverSerializer(StrictTypesMixin, serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField(required=False, allow_null=True)
-
-
-class RecoverResultSerializer(serializers.Serializer):
-    count = serializers.IntegerField(read_only=True)
-
-
-class TestEventSerializer(serializers.Serializer):
-    """POST /webhooks/{id}/test: which event to send (default: a Ping)."""
-
-    type = serializers.ChoiceField(choices=[], required=False)
-
-    def __init__(self, *args, **kwargs):
-        from subscriptions.services import test_event_types
-
-        super().__init__(*args, **kwargs)
-        self.fields["type"].choices = test_event_types()

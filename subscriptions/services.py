@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,12 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from delivery.signing import generate_secret
-from delivery.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
-from events.catalog import PING, TASK_EVENTS, TRIGGERS, EventType, Kind, kind_of_triggers
+from kernel.catalog import TASK_EVENTS, TRIGGERS, Kind, kind_of_triggers
 from kernel.domain_errors import DomainConflict
+from kernel.signing import generate_secret
+from kernel.ssrf import UnsafeDestination, resolve_destination, validate_url_syntax
 from subscriptions.headers import validate_headers
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
+from subscriptions.signals import ordered_delivery_turned_off, webhook_deleting
+from workflows.models import TaskTemplate
 
 
 def check_destination(url: str) -> None:
@@ -58,8 +59,6 @@ def validate_webhook_data(organization: Organization, data: dict) -> dict:
         if not set(TRIGGERS[t].event_type for t in triggers) & TASK_EVENTS:
             raise ValidationError({"taskId": "taskId applies only to task triggers."})
         workflow = data.get("workflow")
-        from workflows.models import TaskTemplate
-
         templates = TaskTemplate.objects.filter(
             group_id=task_group_id, version__workflow__organization=organization
         )
@@ -139,22 +138,13 @@ def replace_webhook(webhook: Webhook, data: dict, *, actor=None) -> Webhook:
     webhook.updated_by = actor
     webhook.save()
     if was_ordered and not webhook.ordered_delivery:
-        # The deliveries held for their turn go now, as any other.
-        from delivery import ordering
-
-        released = ordering.release(webhook.id, timezone.now())
-        transaction.on_commit(lambda: ordering.wake(released))
+        ordered_delivery_turned_off.send(sender=Webhook, webhook=webhook)
     return webhook
 
 
 @transaction.atomic
 def delete_webhook(webhook: Webhook) -> None:
-    from delivery.models import Delivery, DeliveryStatus
-
-    Delivery.objects.filter(webhook=webhook, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.CANCELLED, completed_date=timezone.now(), next_try_at=None,
-        last_error="The subscription was deleted before this delivery went out.",
-    )
+    webhook_deleting.send(sender=Webhook, webhook=webhook)
     webhook.delete()
 
 
@@ -187,40 +177,3 @@ def enable_webhook(webhook: Webhook, *, actor=None) -> None:
     )
     webhook.updated_by = actor
     webhook.save()
-
-
-def test_event_types() -> list[str]:
-    """What "Send test" can send: a Ping, or the example body of any event type."""
-    return [PING, *(t.value for t in EventType)]
-
-
-@transaction.atomic
-def send_test(webhook: Webhook, event_type: str = PING):
-    """A signed test event delivered to this webhook only, through the real delivery path (an
-    Event and a Delivery row, then the workers): a Ping, or the documented example body of
-    `event_type` (events/example_bodies.json) with `"test": true` in the envelope, so a
-    receiver can tell it from a real change."""
-    from delivery.dispatch import create_deliveries, enqueue_after_commit
-    from events import payloads
-    from events.examples import stored_examples
-    from events.outbox import PendingEvent
-    from events.writer import build_event
-
-    if event_type not in test_event_types():
-        raise ValidationError({"type": f"Unknown event type {event_type!r}. Known: "
-                                       f"{', '.join(test_event_types())}."})
-    if event_type == PING:
-        data = payloads.render_ping(webhook)
-    else:
-        data = stored_examples()[event_type]["data"]
-    event = build_event(
-        PendingEvent(organization_id=webhook.organization_id, type=event_type, data=data)
-    )
-    if event_type != PING:
-        envelope = json.loads(event.body)
-        envelope["test"] = True
-        event.body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
-    event.save()
-    (delivery,) = create_deliveries([(event, webhook)], now=timezone.now())
-    enqueue_after_commit([delivery])
-    return delivery

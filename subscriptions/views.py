@@ -1,32 +1,26 @@
 """/api/v1/webhooks: organization Admins only."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationAdmin, current_organization
-from api.errors import Conflict
-from delivery.serializers import DeliverySerializer
-from events.catalog import PING
 from kernel.timefmt import iso_ms
 from subscriptions import services
 from subscriptions.models import Webhook
 from subscriptions.serializers import (
-    RecoverResultSerializer,
-    RecoverSerializer,
     SecretSerializer,
-    TestEventSerializer,
     WebhookSerializer,
     WebhookWithSecretSerializer,
 )
 
 
-class WebhookViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+# /api/v1/webhooks/{id}: the webhooks of the caller's organization, for its Admins; also the
+# base of the routes about a webhook's deliveries (delivery/views.py). No docstring: the OpenAPI
+# schema would take it as the description of every operation without one.
+class OrganizationWebhooks(viewsets.GenericViewSet):
     serializer_class = WebhookSerializer
     permission_classes = [IsOrganizationAdmin]
     lookup_value_regex = "[A-Za-z0-9_-]{1,22}"
@@ -45,6 +39,12 @@ class WebhookViewSet(
             return context
         context["organization"] = current_organization(self.request)
         return context
+
+
+class WebhookViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    OrganizationWebhooks,
+):
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookWithSecretSerializer})
     def create(self, request):
@@ -80,20 +80,6 @@ class WebhookViewSet(
              if first and grace else None}
         )
 
-    @extend_schema(
-        request=TestEventSerializer,
-        responses={202: DeliverySerializer, 409: OpenApiResponse(description="Disabled")},
-    )
-    @action(detail=True, methods=["post"])
-    def test(self, request, pk=None):
-        webhook = self.get_object()
-        body = TestEventSerializer(data=request.data if isinstance(request.data, dict) else {})
-        body.is_valid(raise_exception=True)
-        if not webhook.is_active:
-            raise Conflict("The webhook is disabled; enable it to send a test.")
-        delivery = services.send_test(webhook, body.validated_data.get("type") or PING)
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
-
     @extend_schema(request=None, responses={200: WebhookSerializer})
     @action(detail=True, methods=["post"])
     def enable(self, request, pk=None):
@@ -107,17 +93,3 @@ class WebhookViewSet(
         webhook = self.get_object()
         services.disable_webhook(webhook, reason=f"Disabled by {request.user.get_username()}.")
         return Response(self.get_serializer(webhook).data)
-
-    @extend_schema(request=RecoverSerializer, responses={202: RecoverResultSerializer})
-    @action(detail=True, methods=["post"])
-    def recover(self, request, pk=None):
-        """Redeliver every failed delivery whose event happened in [since, until)."""
-        from delivery.recovery import start_recovery
-
-        webhook = self.get_object()
-        serializer = RecoverSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        count = start_recovery(
-            webhook, serializer.validated_data["since"], serializer.validated_data.get("until")
-        )
-        return Response({"count": count}, status=status.HTTP_202_ACCEPTED)

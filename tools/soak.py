@@ -87,7 +87,8 @@ def produce(args, receiver_url: str, worker, redis) -> int:
     from accounts.models import Role
     from accounts.services import add_member, create_organization
     from datasets.services import create_data_set, create_record, delete_record, update_record
-    from subscriptions.services import create_webhook, send_test
+    from delivery.services import send_test
+    from subscriptions.services import create_webhook
 
     organization = create_organization("Soak")
     actor = add_member(organization, "soak@example.com", Role.ADMIN).user

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from events.outbox import domain_change
 from kernel.domain_errors import DomainConflict
+from kernel.outbox import domain_change
 from workflows.models import Form, FormResponse, FormResponseStatus
 from workflows.values import check_values, is_empty
 

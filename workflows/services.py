@@ -16,9 +16,9 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from events.catalog import EventType
-from events.outbox import domain_change, suppressed
+from kernel.catalog import EventType
 from kernel.domain_errors import DomainConflict
+from kernel.outbox import domain_change, suppressed
 from workflows.conditions import Rule, load_rules
 from workflows.models import (
     Approval,

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
+from accounts.models import Membership
 from workflows.models.templates import FieldType
 
 TEXT_TYPES = frozenset({FieldType.TEXT, FieldType.TEXTAREA, FieldType.HIDDEN, FieldType.FILE})
@@ -154,8 +155,6 @@ def normalize_value(
 
 def organization_member_emails(organization) -> dict[str, str]:
     """One query: casefolded email -> email of every member, for Members fields."""
-    from accounts.models import Membership
-
     emails = Membership.objects.filter(organization=organization).values_list(
         "user__email", flat=True
     )
@@ -203,8 +202,6 @@ def check_values(
 
 def resolve_members(organization, people: Iterable[object], field_name: str) -> list:
     """Memberships of the organization for emails (or Memberships), in the order given."""
-    from accounts.models import Membership
-
     people = list(people)
     emails = [p.strip().casefold() for p in people if isinstance(p, str)]
     by_email = {

@@ -6,10 +6,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from delivery.models import Attempt, Delivery, DeliveryStatus
+from delivery.services import send_test
 from delivery.tries import LOST_TRY_ERROR
 from events.models import Event
 from subscriptions.models import WebhookStatus
-from subscriptions.services import create_webhook, rotate_secret, send_test
+from subscriptions.services import create_webhook, rotate_secret
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.support.receiver import Reply
 

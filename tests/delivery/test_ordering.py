@@ -16,7 +16,7 @@ from delivery.models import Delivery, DeliveryStatus
 from delivery.policy import RetryPolicy
 from delivery.services import redeliver
 from delivery.tries import SentTry, claim_tries, record_tries
-from events.catalog import EventType
+from kernel.catalog import EventType
 from subscriptions.services import create_webhook, replace_webhook
 from tests.delivery.helpers import org_with_admin
 from tests.domain import factories as f

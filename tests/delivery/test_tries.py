@@ -12,8 +12,9 @@ from delivery import drain
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
 from delivery.policy import RetryPolicy
+from delivery.services import send_test
 from delivery.tries import LOST_TRY_ERROR, SentTry, TryOutcome, claim_tries, record_tries
-from subscriptions.services import create_webhook, delete_webhook, send_test
+from subscriptions.services import create_webhook, delete_webhook
 from tests.delivery.helpers import org_with_admin
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,10 @@
 """What each service change fires, through the model receivers: exact event sequences."""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from events.models import Event
+from kernel import outbox
 from tests.domain import factories as f
 from workflows import services
 
@@ -58,3 +60,14 @@ def test_service_changes_fire_exactly_their_transitions():
     assert events_since(before) == sorted([
         ("TaskCheckedUnchecked", t["Gate"].pk, "unchecked"),
     ])
+
+
+def test_a_change_with_events_fails_clearly_when_no_writer_is_registered(monkeypatch):
+    """The outbox sits below the apps: delivery registers the writer that stores events."""
+    org = f.organization()
+    before = mark()
+    monkeypatch.setattr(outbox, "_writer", None)
+    with pytest.raises(ImproperlyConfigured, match="no event writer is registered"):
+        with outbox.collecting_events():
+            outbox.emit(outbox.PendingEvent(org.id, "DataSetRecordCreated", data={}))
+    assert mark() == before

@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from events.catalog import EventType
-from events.outbox import suppressed
+from kernel.catalog import EventType
 from kernel.domain_errors import DomainConflict
+from kernel.outbox import suppressed
 from tests.domain import factories as f
 from workflows import services
 from workflows.models import FormFieldValue, RunStatus, Task, WorkflowRun

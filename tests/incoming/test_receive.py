@@ -7,10 +7,10 @@ import pytest
 
 from datasets.models import DataSetRecord
 from delivery.models import Delivery
-from delivery.signing import sign_headers
 from events.models import Event
 from incoming.models import IncomingOutcome, IncomingRequest
 from incoming.views import read_limited
+from kernel.signing import sign_headers
 from subscriptions import services as subscriptions
 from tests.incoming.conftest import assert_error, post
 from workflows.models import FormFieldValue, WorkflowRun
@@ -139,7 +139,7 @@ def test_signed_request_is_accepted(world):
 
 @pytest.mark.parametrize("case", ["missing", "wrong secret", "stale", "tampered"])
 def test_bad_signature_is_401_and_creates_nothing(world, case):
-    from delivery.signing import generate_secret
+    from kernel.signing import generate_secret
 
     hook = world.workflow_hook(verify_signatures=True)
     body = json.dumps(ORDER).encode()

@@ -7,7 +7,6 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from events.catalog import PING, EventType
 from events.examples import (
     ALL_TYPES,
     DOC_PATH,
@@ -18,6 +17,7 @@ from events.examples import (
     stored_examples,
 )
 from events.models import Event
+from kernel.catalog import PING, EventType
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from delivery.signing import generate_secret, sign_headers
+from kernel.signing import generate_secret, sign_headers
 
 DOC = Path(settings.BASE_DIR) / "docs" / "receiving.md"
 BODY = '{"id":"3Jq0pYb9T8mY2zQ4r1oXwA","data":{"name":"Café"},"type":"TaskReady"}'.encode()

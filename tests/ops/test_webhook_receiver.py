@@ -12,8 +12,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from delivery.models import DeliveryStatus
-from delivery.signing import generate_secret
-from subscriptions.services import create_webhook, send_test
+from delivery.services import send_test
+from kernel.signing import generate_secret
+from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.support.local_receiver import ROOT, LocalReceiver
 from tests.support.worker import database_url_for_workers

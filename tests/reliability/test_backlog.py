@@ -15,8 +15,8 @@ from django.db import transaction
 from datasets.services import create_data_set, create_record
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.tries import LOST_TRY_ERROR
-from events.outbox import PendingEvent
-from events.writer import write_events
+from delivery.writer import write_events
+from kernel.outbox import PendingEvent
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.support.receiver import Receiver, Reply

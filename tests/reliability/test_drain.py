@@ -15,9 +15,10 @@ from delivery.dispatch import wake_now as wake
 from delivery.models import Delivery, DeliveryStatus
 from delivery.policy import RetryPolicy
 from delivery.publisher import publisher
+from delivery.services import send_test
 from delivery.tries import claim_tries
 from kernel.redis import redis_client
-from subscriptions.services import create_webhook, send_test
+from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.plugin import session_redis
 

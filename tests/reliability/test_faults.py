@@ -13,10 +13,11 @@ from rest_framework.test import APIClient
 from accounts.keys import create_api_key
 from datasets.services import create_data_set, create_record
 from delivery.models import Attempt, Delivery, DeliveryStatus
+from delivery.services import send_test
 from delivery.tries import LOST_TRY_ERROR
 from events.models import Event
 from subscriptions.models import WebhookStatus
-from subscriptions.services import create_webhook, enable_webhook, replace_webhook, send_test
+from subscriptions.services import create_webhook, enable_webhook, replace_webhook
 from tests.delivery.helpers import org_with_admin, wait_for_delivery
 from tests.support.receiver import Receiver, Reply
 

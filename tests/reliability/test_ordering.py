@@ -22,8 +22,8 @@ from datasets.models import DataSetRecord
 from datasets.services import create_data_set, create_record, update_record
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.tries import LOST_TRY_ERROR
-from events.outbox import PendingEvent, collecting_events
-from events.writer import write_events
+from delivery.writer import write_events
+from kernel.outbox import PendingEvent, collecting_events
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin
 from tests.reliability.test_backlog import SLOW_MARK_OFF, _task_errors, _wait_until_final

@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 
 from delivery.models import Delivery, DeliveryStatus
-from events.outbox import PendingEvent
-from events.writer import write_events
+from delivery.writer import write_events
+from kernel.outbox import PendingEvent
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin
 from tests.support.receiver import Receiver

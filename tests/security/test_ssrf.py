@@ -8,8 +8,8 @@ import pytest
 import urllib3.util.connection
 
 from delivery import http as delivery_http
-from delivery import ssrf
 from delivery.models import Attempt, Delivery
+from kernel import ssrf
 from subscriptions import services as subscription_services
 from tests.security.conftest import build_universe, call
 
@@ -37,7 +37,7 @@ def universe(orgs):
 @pytest.fixture
 def dns(monkeypatch):
     fake = FakeDns(PUBLIC)
-    # The save-time check and the sender both resolve through delivery.ssrf.
+    # The save-time check and the sender both resolve through kernel.ssrf.
     monkeypatch.setattr(
         subscription_services, "resolve_destination",
         functools.partial(ssrf.resolve_destination, resolver=fake),

@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from datasets.services import create_data_set
 from delivery.models import Delivery
+from delivery.writer import write_events
 from events.models import Event
-from events.outbox import PendingEvent
-from events.writer import build_event, write_events
+from events.writer import build_event
+from kernel.outbox import PendingEvent
 from subscriptions.matching import active_subscribers, match_subscriptions
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin

@@ -3,7 +3,7 @@ import base64
 import pytest
 from standardwebhooks import Webhook
 
-from delivery.signing import SignatureError, generate_secret, sign_headers, verify_signature
+from kernel.signing import SignatureError, generate_secret, sign_headers, verify_signature
 
 # The test vector published with the Standard Webhooks specification.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

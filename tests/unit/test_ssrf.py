@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from delivery.ssrf import (
+from kernel.ssrf import (
     Destination,
     UnsafeDestination,
     is_forbidden_address,

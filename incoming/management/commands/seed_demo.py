@@ -11,6 +11,10 @@ from django.core.management.base import BaseCommand
 from accounts.keys import create_api_key
 from accounts.models import Organization, Role
 from accounts.services import add_member, create_organization
+from datasets.services import create_data_set, create_record
+from subscriptions.services import create_webhook
+from workflows.builder import create_form, create_workflow
+from workflows.services import start_run
 
 DEMO_ORG = "Demo Organization"
 DEMO_EMAIL = "admin@example.com"
@@ -20,11 +24,6 @@ DEMO_RECEIVER = f"http://127.0.0.1:{os.environ.get('RECEIVER_PORT', '8001')}/"
 
 def seed_content(organization, actor) -> str:
     """The demo's workflow, data set, form and webhooks; returns the webhooks' secret."""
-    from datasets.services import create_data_set, create_record
-    from subscriptions.services import create_webhook
-    from workflows.builder import create_form, create_workflow
-    from workflows.services import start_run
-
     workflow = create_workflow(organization, "Employee onboarding", actor=actor, tasks=[
         {"key": "details", "name": "Collect details", "formFields": [
             {"key": "dept", "label": "Department", "type": "Select",

@@ -1,7 +1,11 @@
 """The transactional outbox. Receivers add pending events to the buffer of the domain change
 under way; when the change's outermost block ends, still inside its transaction, the events are
-rendered, stored with one Delivery per matching subscription, and their delivery tasks are queued
-for after the commit. A change that rolls back leaves nothing behind.
+handed to the writer, which renders and stores them with one Delivery per matching subscription
+and queues their delivery tasks for after the commit. A change that rolls back leaves nothing
+behind.
+
+The domain calls this module, so it sits below every app and imports none: the app that owns the
+stored rows registers the writer (`set_writer`, from its AppConfig.ready).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,6 +54,24 @@ class _State(threading.local):
 
 _state = _State()
 
+EventWriter = Callable[[list[PendingEvent]], object]
+_writer: EventWriter | None = None
+
+
+def set_writer(writer: EventWriter) -> None:
+    """Registers what stores pending events, inside the transaction of their change."""
+    global _writer
+    _writer = writer
+
+
+def _write(pending: list[PendingEvent]) -> None:
+    if _writer is None:
+        raise ImproperlyConfigured(
+            "A domain change emitted events but no event writer is registered: the app that "
+            "stores them (delivery) must be in INSTALLED_APPS and call kernel.outbox.set_writer."
+        )
+    _writer(pending)
+
 
 @contextmanager
 def collecting_events() -> Iterator[None]:
@@ -68,14 +91,12 @@ def collecting_events() -> Iterator[None]:
             yield
             pending, _state.buffer = _state.buffer, None
             if pending:
-                from events.writer import write_events
-
-                write_events(pending)
+                _write(pending)
     finally:
         _state.buffer = None
 
 
-def domain_change(func):
+def domain_change(func: Callable) -> Callable:
     """Decorator for service functions: one transaction, events flushed at its end."""
 
     @functools.wraps(func)
@@ -106,7 +127,5 @@ def emit(event: PendingEvent) -> None:
         return
     # A change made outside any service (a shell, a data migration): write it at once, in the
     # transaction the save itself runs in.
-    from events.writer import write_events
-
     with transaction.atomic():
-        write_events([event])
+        _write([event])
