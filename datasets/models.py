@@ -4,7 +4,6 @@ from django.conf import settings
 from django.db import models
 
 from webhooks_project.ids import MuidField
-from webhooks_project.tracking import TracksLoadedValues
 
 
 class DataSetFieldType(models.TextChoices):
@@ -43,10 +42,8 @@ class DataSetField(models.Model):
         return f"{self.name} ({self.field_type})"
 
 
-class DataSetRecord(TracksLoadedValues):
+class DataSetRecord(models.Model):
     """`cells` maps DataSetField id -> value (string, number, or ISO-8601 date-time string)."""
-
-    tracked_fields = ("cells",)
 
     id = MuidField()
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="records")

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import models
 
 from webhooks_project.ids import MuidField
-from webhooks_project.tracking import TracksLoadedValues
 from workflows.models.templates import FormFieldTemplate, TaskTemplate, TaskType
 
 
@@ -35,9 +34,7 @@ def _user_fk(related_name: str = "+"):
     )
 
 
-class WorkflowRun(TracksLoadedValues):
-    tracked_fields = ("status", "version_id")
-
+class WorkflowRun(models.Model):
     id = MuidField()
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="runs"
@@ -74,9 +71,7 @@ class WorkflowRun(TracksLoadedValues):
         return self.name
 
 
-class Task(TracksLoadedValues):
-    tracked_fields = ("status", "stopped", "hidden", "ready")
-
+class Task(models.Model):
     id = MuidField()
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
     template = models.ForeignKey(TaskTemplate, on_delete=models.PROTECT, related_name="tasks")
@@ -108,11 +103,9 @@ class Task(TracksLoadedValues):
         return self.status == TaskStatus.COMPLETED
 
 
-class FormFieldValue(TracksLoadedValues):
+class FormFieldValue(models.Model):
     """`value` holds the typed value (string, number, list for multi-choice, emails for
     Members); payloads render it as Process Street's string form."""
-
-    tracked_fields = ("value", "hidden")
 
     id = MuidField()
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="field_values")
