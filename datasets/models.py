@@ -1,8 +1,8 @@
 """Data sets: typed fields and records whose cells are validated against them."""
 
-from django.conf import settings
 from django.db import models
 
+from accounts.audit import Audited
 from webhooks_project.ids import MuidField
 
 
@@ -42,20 +42,12 @@ class DataSetField(models.Model):
         return f"{self.name} ({self.field_type})"
 
 
-class DataSetRecord(models.Model):
+class DataSetRecord(Audited):
     """`cells` maps DataSetField id -> value (string, number, or ISO-8601 date-time string)."""
 
     id = MuidField()
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="records")
     cells = models.JSONField(default=dict)
-    created_date = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_date = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         ordering = ["created_date"]

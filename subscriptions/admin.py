@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from accounts.admin import AuditedAdmin
 from accounts.models import Organization
 from delivery.models import Attempt, DeliveryStatus
 from subscriptions import admin_views, services
@@ -140,7 +141,7 @@ def deliveries_url(webhook_id: str, **filters) -> str:
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
+class WebhookAdmin(admin_views.WebhookAdminViews, AuditedAdmin, OrganizationScopedAdmin):
     form = WebhookForm
     organization_path = "organization"
     list_display = ["title", "badge", "rate", "error_summary", "trigger_list", "scope",
@@ -150,8 +151,8 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     search_fields = ["name", "description", "url", "=id"]
     readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "header_names",
                        "success_rate",
-                       "last_error", "health_summary", "recent_deliveries", "created",
-                       "created_by", "updated", "updated_by"]
+                       "last_error", "health_summary", "recent_deliveries",
+                       *AuditedAdmin.AUDIT_FIELDS]
     actions = ["send_test", "rotate_secret", "enable", "disable"]
 
     def get_fieldsets(self, request, obj=None):
@@ -167,8 +168,7 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
             options,
             ("Health", {"fields": ["success_rate", "last_error", "health_summary"]}),
             ("Recent deliveries", {"fields": ["recent_deliveries"]}),
-            ("Audit", {"fields": ["created", "created_by", "updated", "updated_by"],
-                       "classes": ["collapse"]}),
+            self.audit_fieldset(),
         ]
 
     def get_changeform_initial_data(self, request):
@@ -263,14 +263,6 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     @admin.display(description="recent deliveries")
     def recent_deliveries(self, obj):
         return admin_views.recent_deliveries(obj)
-
-    @admin.display(description="created", ordering="created_date")
-    def created(self, obj):
-        return admin_time(obj.created_date)
-
-    @admin.display(description="updated", ordering="updated_date")
-    def updated(self, obj):
-        return admin_time(obj.updated_date)
 
     @admin.display(description="triggers")
     def trigger_list(self, obj):

@@ -7,6 +7,7 @@ right by workflows.services; they are stored so events can fire on their transit
 from django.conf import settings
 from django.db import models
 
+from accounts.audit import Audited
 from webhooks_project.ids import MuidField
 from workflows.models.templates import FormFieldTemplate, TaskTemplate, TaskType
 
@@ -34,7 +35,7 @@ def _user_fk(related_name: str = "+"):
     )
 
 
-class WorkflowRun(models.Model):
+class WorkflowRun(Audited):
     id = MuidField()
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="runs"
@@ -56,10 +57,6 @@ class WorkflowRun(models.Model):
         "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="started_runs",
     )
-    created_date = models.DateTimeField(auto_now_add=True)
-    created_by = _user_fk()
-    updated_date = models.DateTimeField(auto_now=True)
-    updated_by = _user_fk()
     completed_date = models.DateTimeField(null=True, blank=True)
     completed_by = _user_fk()
 
