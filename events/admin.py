@@ -1,4 +1,4 @@
-"""Events in the admin: the payload, and every subscription it went to. Read-only, as the
+"""Events in the admin: the payload, and every webhook it went to. Read-only, as the
 delivery log is: deleting an event would delete its deliveries (retention prunes both)."""
 
 from django.contrib import admin
@@ -16,13 +16,13 @@ from webhooks_project.timefmt import admin_time
 
 
 class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
-    """Every subscription the event went to (one delivery each, plus any redeliveries)."""
+    """Every webhook the event went to (one delivery each, plus any redeliveries)."""
 
     model = Delivery
     fields = ["webhook", "url", "badge", "tries", "last_status_code", "last_error",
               "created", "completed", "redelivery_of"]
     readonly_fields = fields
-    verbose_name_plural = "deliveries (every subscription this event went to)"
+    verbose_name_plural = "deliveries (every webhook this event went to)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("webhook").order_by("created_date")

@@ -1,6 +1,6 @@
 """The transactional outbox. Receivers add pending events to the buffer of the domain change
 under way; when the change's outermost block ends, still inside its transaction, the events are
-rendered, stored with one Delivery per matching subscription, and their delivery tasks are queued
+rendered, stored with one Delivery per matching webhook, and their delivery tasks are queued
 for after the commit. A change that rolls back leaves nothing behind.
 """
 

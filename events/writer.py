@@ -1,5 +1,5 @@
 """Writes pending events: the Event rows with their rendered bodies, one Delivery per matching
-subscription, and, once the transaction commits, the delivery tasks."""
+webhook, and, once the transaction commits, the delivery tasks."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def build_event(pending: PendingEvent) -> Event:
 def write_events(pending: list[PendingEvent]) -> list[Event]:
     from delivery.dispatch import build_deliveries, enqueue_after_commit
     from delivery.models import Delivery
-    from subscriptions.matching import match_subscriptions
+    from subscriptions.matching import match_webhooks
 
     events = [build_event(p) for p in pending]
-    matches = match_subscriptions(events)
+    matches = match_webhooks(events)
     deliveries = build_deliveries(
         [(event, webhook) for event in events for webhook in matches.get(event.id, [])],
         now=timezone.now(), in_order=True,

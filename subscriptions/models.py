@@ -1,4 +1,4 @@
-"""Outgoing webhook subscriptions and their signing secrets."""
+"""Outgoing webhooks and their signing secrets."""
 
 from django.db import models
 

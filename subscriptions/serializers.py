@@ -1,4 +1,4 @@
-"""Webhook subscriptions in Process Street's API shape (camelCase, muids, ISO-8601 ms)."""
+"""Webhooks in Process Street's API shape (camelCase, muids, ISO-8601 ms)."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers

@@ -1,4 +1,4 @@
-"""The only code that changes webhook subscriptions and their secrets."""
+"""The only code that changes webhooks and their secrets."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def delete_webhook(webhook: Webhook) -> None:
 
     Delivery.objects.filter(webhook=webhook, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, completed_date=timezone.now(), next_try_at=None,
-        last_error="The subscription was deleted before this delivery went out.",
+        last_error="The webhook was deleted before this delivery went out.",
     )
     webhook.delete()
 

@@ -68,7 +68,7 @@ def test_replay_redelivers_failed_deliveries_of_the_window_in_event_order(organi
     assert "Redelivered 0 failed deliveries" in out
 
 
-def test_replay_by_webhook_and_disabled_subscriptions(organization):
+def test_replay_by_webhook_and_disabled_webhooks(organization):
     mine, other = make_webhook(organization), make_webhook(organization)
     disabled = make_webhook(organization, status=WebhookStatus.DISABLED)
     for webhook in (mine, other, disabled):

@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Webhook {webhook.pk} is disabled; enable it first.")
             webhooks = [webhook]
         else:
-            # Deliveries of disabled or deleted subscriptions cannot be redelivered.
+            # Deliveries of disabled or deleted webhooks cannot be redelivered.
             webhooks = [w for w in Webhook.objects.order_by("pk") if w.is_active]
 
         plan = [(w, preview_recovery(w, since, until)) for w in webhooks]
@@ -84,5 +84,5 @@ class Command(BaseCommand):
                 skipped += skipped_now
         line = f"Redelivered {done} failed deliveries ({window})."
         if skipped:
-            line += f" Skipped {skipped} whose subscription is disabled or deleted."
+            line += f" Skipped {skipped} whose webhook is disabled or deleted."
         self.stdout.write(line)
