@@ -12,6 +12,26 @@ from django.template.response import TemplateResponse
 from accounts.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInlineMixin
 from accounts.keys import create_api_key, revoke_api_key
 from accounts.models import ApiKey, Membership, Organization, Role
+from kernel.timefmt import admin_time
+
+
+class AuditedAdmin:
+    """The audit columns of an `accounts.audit.Audited` row in its admin: read-only (the
+    services set them), the dates to the second. List `AUDIT_FIELDS` in `readonly_fields` and
+    show them with `audit_fieldset`."""
+
+    AUDIT_FIELDS = ["created", "created_by", "updated", "updated_by"]
+
+    def audit_fieldset(self) -> tuple[str, dict]:
+        return ("Audit", {"fields": self.AUDIT_FIELDS, "classes": ["collapse"]})
+
+    @admin.display(description="created", ordering="created_date")
+    def created(self, obj) -> str:
+        return admin_time(obj.created_date)
+
+    @admin.display(description="updated", ordering="updated_date")
+    def updated(self, obj) -> str:
+        return admin_time(obj.updated_date)
 
 
 class MembershipInline(OrganizationScopedInlineMixin, admin.TabularInline):

@@ -1,8 +1,8 @@
 """API keys in JSON, and the small pieces every app's serializers share.
 
 Shared here because every app already depends on accounts: ISO-8601 dates with milliseconds,
-user references `{id, email, username}`, and `service_errors`, which turns the snake_case field
-names of a service's ValidationError into the API's camelCase names.
+user references `{id, email, username}`, the audit fields, and `service_errors`, which turns the
+snake_case field names of a service's ValidationError into the API's camelCase names.
 """
 
 import re
@@ -106,6 +106,18 @@ class UserRefField(serializers.Field):
             return super().get_attribute(instance)
         except AttributeError:
             return None
+
+
+# createdDate/createdBy/updatedDate/updatedBy of an `accounts.audit.Audited` row, read-only. A
+# serializer inherits it to render them among its own fields (webhooks, incoming webhooks, data
+# set records); a run renders it as its `audit` object. A comment, not a docstring: the schema
+# would show a docstring as the description of every serializer that inherits it.
+class AuditSerializer(serializers.Serializer):
+
+    createdDate = IsoDateTimeField(source="created_date", read_only=True)
+    createdBy = UserRefField(source="created_by")
+    updatedDate = IsoDateTimeField(source="updated_date", read_only=True)
+    updatedBy = UserRefField(source="updated_by")
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -85,7 +85,7 @@ OPERATIONS: dict[str, dict] = {
     # --- Webhooks ---
     "v1_webhooks_list": {
         "summary": "List webhooks",
-        "description": "The organization's outgoing webhook subscriptions, oldest first. "
+        "description": "The organization's outgoing webhooks, oldest first. "
                        "Signing secrets are never listed. Admins only.",
         "responses": {"200": _page(WEBHOOK)},
     },
@@ -105,7 +105,7 @@ OPERATIONS: dict[str, dict] = {
     },
     "v1_webhooks_retrieve": {
         "summary": "Get a webhook",
-        "description": "One subscription: its URL, triggers, scope and status (a webhook whose "
+        "description": "One webhook: its URL, triggers, scope and status (a webhook whose "
                        "deliveries keep failing is disabled, with `disabledReason`).",
         "responses": {"200": WEBHOOK},
     },
@@ -203,7 +203,7 @@ OPERATIONS: dict[str, dict] = {
     "v1_event_types_retrieve": {
         "summary": "List event types",
         "description": "The catalogue of outgoing event types: for each, what it means, the "
-                       "kind of object it is about, the trigger names that subscribe to it, its "
+                       "kind of object it is about, the trigger names that select it, its "
                        "JSON Schema and an example body (the same as in the webhooks section of "
                        "this document and in docs/events.md). Admins and Members.",
     },

@@ -1,6 +1,6 @@
 """What a backlog of pending deliveries costs one drain batch: the drain's read of a
-subscription's waiting first tries, and the claim of 25 of them, timed while other
-subscriptions have N deliveries pending (a receiver that is down, a burst that is still
+webhook's waiting first tries, and the claim of 25 of them, timed while other
+webhooks have N deliveries pending (a receiver that is down, a burst that is still
 draining). Run on SQLite, in one process, with the schema's index on next_try_at and with the
 (status, next_try_at) index it replaced, so the two are compared in the same run:
 

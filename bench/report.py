@@ -15,7 +15,7 @@ TARGETS = {
     "mixed_vs_stream": 0.8,  # (c) healthy endpoints' rate within 20% of (b)
     "ordered_vs_unordered": 0.8,  # (e) ordered over many subjects within 20% of (d)
     "emit_ms_per_subscription": 1.0,
-    # Light load (50 events/s, 1 subscription): p50 at most 2x the bare task's, p99 under
+    # Light load (50 events/s, 1 webhook): p50 at most 2x the bare task's, p99 under
     # 50 ms, workers' processor time per delivery no more than the bare task's.
     "light_p50_x_celery": 2.0,
     "light_p99_ms": 50.0,
@@ -80,7 +80,7 @@ def summarize(results: dict) -> dict:
     for key, row in summary.items():
         checks[f"{key}: p99 < 1 s at half the maximum rate"] = (
             row["p99_ms"] < TARGETS["p99_seconds"] * 1000, f"{row['p99_ms']:.0f} ms")
-        checks[f"{key}: < 1 ms per matching subscription in the emitting request"] = (
+        checks[f"{key}: < 1 ms per matching webhook in the emitting request"] = (
             row["emit_ms_per_sub"] < TARGETS["emit_ms_per_subscription"],
             f"{row['emit_ms_per_sub']:.3f} ms")
     if "mixed" in summary and "stream" in summary:
@@ -163,7 +163,7 @@ def _baseline_and_scenario_lines(results: dict, summary: dict, celery: dict, loo
         "",
         "| scenario | deliveries/s median (min-max) | x Celery | x loop | spread "
         "| p50 / p95 / p99 ms at half rate | p50 / p95 / p99 x Celery "
-        "| emit ms per subscription | x apply_async |",
+        "| emit ms per webhook | x apply_async |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for key, row in summary["rows"].items():
@@ -250,7 +250,7 @@ def _light_lines(results: dict) -> list[str]:
     if not light:
         return []
     lines = ["## Light load", "",
-             f"{light['target_events_per_second']:g} events/s to 1 subscription, commit -> "
+             f"{light['target_events_per_second']:g} events/s to 1 webhook, commit -> "
              "arrival at the receiver; processor milliseconds per delivery of the worker "
              "processes over the phase.", "",
              "| | p50 / p95 / p99 ms | workers' CPU ms per delivery |", "| --- | --- | --- |",

@@ -76,12 +76,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="records the order-off and order-on scenarios' updates go round "
                              "robin over (their subjects)")
     parser.add_argument("--light-rate", type=float, default=50.0,
-                        help="events/s of the light-load phase (1 subscription; 0: skip it)")
+                        help="events/s of the light-load phase (1 webhook; 0: skip it)")
     parser.add_argument("--light-seconds", type=float, default=10.0,
                         help="length of the light-load phase")
     parser.add_argument("--slow-receivers", type=int, default=2,
-                        help="how many of (c)'s 20 subscriptions answer after 2 s (0: its cost "
-                             "of spreading over 20 subscriptions alone)")
+                        help="how many of (c)'s 20 webhooks answer after 2 s (0: its cost "
+                             "of spreading over 20 webhooks alone)")
     parser.add_argument("--forget-slow", action="store_true",
                         help="start each drain run with no endpoint known as slow, as when "
                              "receivers turn slow: their first answers must show it")
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             light = harness.paced_run(built["stream"], args.light_rate, args.light_seconds)
             light.pop("latencies", None)
             results["light"] = light
-            log(f"light load, {args.light_rate:g} events/s to 1 subscription: latency "
+            log(f"light load, {args.light_rate:g} events/s to 1 webhook: latency "
                 f"{light['latency']}; CPU ms per delivery {light['cpu']}")
         # Ordered delivery is compared with the same stream unordered run for run, in turns,
         # so that the machine's other work weighs on both alike.

@@ -92,7 +92,7 @@ class EmitProbe:
         self.samples.clear()
         self._pending.clear()
 
-    def per_subscription_ms(self) -> dict[str, float]:
+    def per_webhook_ms(self) -> dict[str, float]:
         if not self.samples:
             return {}
         per_sub = [(w + e) * 1000 / n for w, e, n in self.samples if n]
@@ -201,7 +201,7 @@ def _webhook(organization, url: str, data_set, **options) -> None:
 
 def _order_scenario(base: str, key: str, title: str, subjects: int, ordered: bool,
                     deliveries: int) -> Scenario:
-    """A stream of record updates to one subscription, round robin over `subjects` records,
+    """A stream of record updates to one webhook, round robin over `subjects` records,
     with ordered delivery on or off. The records are written without events (bulk_create):
     only their updates are delivered."""
     from datasets.models import DataSetRecord
@@ -264,7 +264,7 @@ def build_scenarios(receiver: ReceiverProcess, scale: float, slow_receivers: int
             slow.add(path)
         _webhook(org, base + path, data_set)
         targets.append((data_set, data_set.fields.get().id))
-    mixed = Scenario("mixed", f"(c) mixed: events over 20 subscriptions, {slow_receivers} answer "
+    mixed = Scenario("mixed", f"(c) mixed: events over 20 webhooks, {slow_receivers} answer "
                      "after 2 s", 1,
                      deliveries, targets, slow, actor=actor, organization=org)
     return [fanout, stream, mixed]
@@ -328,7 +328,7 @@ class Harness:
         for number in range(scenario.events):
             emit(scenario, number)
         emit_seconds = time.perf_counter() - emit_started
-        emit_cost = self.probe.per_subscription_ms()
+        emit_cost = self.probe.per_webhook_ms()
         publisher.flush()
         started = time.time()
         with CpuSampler(self.cpu_groups or {}) as cpu:
@@ -394,7 +394,7 @@ class Harness:
             "deliveries_per_second": achieved * scenario.fanout,
             "latency": latency_summary(latencies),
             "latencies": latencies,
-            "emit": self.probe.per_subscription_ms(),
+            "emit": self.probe.per_webhook_ms(),
             "cpu": cpu_per_delivery(used, len(arrivals)),
         }
 

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.admin import AuditedAdmin
 from accounts.admin_scoping import OrganizationScopedAdmin, OrganizationScopedInlineMixin
 from datasets.models import DataSet, DataSetField, DataSetRecord
 from workflows.values import FieldValueError
@@ -72,14 +73,14 @@ class DataSetRecordForm(forms.ModelForm):
 
 
 @admin.register(DataSetRecord)
-class DataSetRecordAdmin(OrganizationScopedAdmin):
+class DataSetRecordAdmin(AuditedAdmin, OrganizationScopedAdmin):
     organization_path = "data_set__organization"
     form = DataSetRecordForm
     list_display = ["id", "data_set", "created_date", "updated_date", "updated_by"]
     list_filter = ["data_set__organization", "data_set"]
     search_fields = ["id", "data_set__name"]
     list_select_related = ["data_set", "updated_by"]
-    readonly_fields = ["id", "created_date", "created_by", "updated_date", "updated_by"]
+    readonly_fields = ["id", *AuditedAdmin.AUDIT_FIELDS]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -1,10 +1,9 @@
 """Data sets: typed fields and records whose cells are validated against them."""
 
-from django.conf import settings
 from django.db import models
 
+from accounts.audit import Audited
 from kernel.ids import MuidField
-from kernel.tracking import TracksLoadedValues
 
 
 class DataSetFieldType(models.TextChoices):
@@ -43,22 +42,12 @@ class DataSetField(models.Model):
         return f"{self.name} ({self.field_type})"
 
 
-class DataSetRecord(TracksLoadedValues):
+class DataSetRecord(Audited):
     """`cells` maps DataSetField id -> value (string, number, or ISO-8601 date-time string)."""
-
-    tracked_fields = ("cells",)
 
     id = MuidField()
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="records")
     cells = models.JSONField(default=dict)
-    created_date = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_date = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         ordering = ["created_date"]

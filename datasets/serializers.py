@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import IsoDateTimeField, UserRefField
+from accounts.serializers import AuditSerializer, IsoDateTimeField
 from api.strict_fields import StrictTypesMixin
 from datasets.models import DataSet, DataSetField, DataSetRecord
 
@@ -31,13 +31,9 @@ class CellSerializer(serializers.Serializer):
     value = serializers.JSONField(allow_null=True)
 
 
-class DataSetRecordSerializer(serializers.ModelSerializer):
+class DataSetRecordSerializer(AuditSerializer, serializers.ModelSerializer):
     dataSetId = serializers.CharField(source="data_set_id", read_only=True)
     cells = serializers.SerializerMethodField()
-    createdDate = IsoDateTimeField(source="created_date", read_only=True)
-    createdBy = UserRefField(source="created_by")
-    updatedDate = IsoDateTimeField(source="updated_date", read_only=True)
-    updatedBy = UserRefField(source="updated_by")
 
     class Meta:
         model = DataSetRecord

@@ -111,7 +111,7 @@ def create_record(data_set: DataSet, cells: Mapping[str, object], *, actor) -> D
 def update_record(record: DataSetRecord, cells: Mapping[str, object], *, actor) -> DataSetRecord:
     """Merges the given cells into the record; saves (and fires an update) only on a change."""
     changes = _check_cells(record.data_set, cells)
-    # The row as stored now, so the update event compares against what is really there; with
+    # The row as stored now, so the change is judged against what is really there; with
     # what its payload shows, so rendering it reads nothing more.
     current = (DataSetRecord.objects.select_for_update(of=("self",))
                .select_related("created_by").get(pk=record.pk))
@@ -123,7 +123,6 @@ def update_record(record: DataSetRecord, cells: Mapping[str, object], *, actor) 
     current.updated_by = actor
     current.save(update_fields=["cells", "updated_by", "updated_date"])
     record.cells, record.updated_by, record.updated_date = merged, actor, current.updated_date
-    record.remember_loaded_values()
     return current
 
 

@@ -198,13 +198,13 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
 
 class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
-    """Every subscription the event went to (one delivery each, plus any redeliveries)."""
+    """Every webhook the event went to (one delivery each, plus any redeliveries)."""
 
     model = Delivery
     fields = ["webhook", "url", "badge", "tries", "last_status_code", "last_error",
               "created", "completed", "redelivery_of"]
     readonly_fields = fields
-    verbose_name_plural = "deliveries (every subscription this event went to)"
+    verbose_name_plural = "deliveries (every webhook this event went to)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("webhook").order_by("created_date")

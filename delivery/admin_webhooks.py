@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from accounts.admin import AuditedAdmin
 from delivery import services
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
 from delivery.recovery import preview_recovery, start_recovery
@@ -146,8 +147,8 @@ class WebhookAdmin(subscriptions_admin.WebhookAdmin):
                     "deliveries_link", "organization"]
     readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "header_names",
                        "success_rate",
-                       "last_error", "health_summary", "recent_deliveries", "created",
-                       "created_by", "updated", "updated_by"]
+                       "last_error", "health_summary", "recent_deliveries",
+                       *AuditedAdmin.AUDIT_FIELDS]
     actions = ["send_test", "rotate_secret", "enable", "disable"]
 
     def get_fieldsets(self, request, obj=None):

@@ -30,7 +30,7 @@ PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "i
 
 def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None,
                      in_order: bool = False) -> list[Delivery]:
-    """One pending Delivery per (event, webhook or matching.Subscriber) pair, not yet saved.
+    """One pending Delivery per (event, Webhook or matching.WebhookRow) pair, not yet saved.
 
     `in_order`: the events were just written by a domain change, so those going to a webhook
     with ordered delivery take their place in their subject's line (delivery/ordering.py).
@@ -118,8 +118,8 @@ def enqueue_retries(countdowns: dict[str, float]) -> None:
 
 def wake_now(deliveries: dict[str, str | None]) -> int:
     """The wake-up for a committed change's new deliveries (delivery id -> webhook id): with
-    drains on, a lone delivery through its subscription's drain (delivery/drain.py), which
-    takes along whatever else of that subscription is due; otherwise, and for several, `deliver`
+    drains on, a lone delivery through its webhook's drain (delivery/drain.py), which
+    takes along whatever else of that webhook is due; otherwise, and for several, `deliver`
     tasks. Returns how many were handed over."""
     if len(deliveries) != 1 or not settings.WEBHOOK_DRAIN_STREAMS:
         return enqueue(list(deliveries))

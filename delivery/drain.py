@@ -1,10 +1,10 @@
-"""Coalescing a subscription's stream of deliveries into batches.
+"""Coalescing a webhook's stream of deliveries into batches.
 
-A change that creates one delivery (the common case: one event, one matching subscription) does
-not publish a task of its own. It raises its subscription's wake flag in Redis, and only the
+A change that creates one delivery (the common case: one event, one matching webhook) does
+not publish a task of its own. It raises its webhook's wake flag in Redis, and only the
 change that raises it publishes `drain_webhook`. That task lowers the flag first, then takes the
-subscription's due first tries in batches, each batch claimed in one transaction, POSTed side by
-side and recorded in one, so a busy subscription costs a few tasks and transactions per hundred
+webhook's due first tries in batches, each batch claimed in one transaction, POSTed side by
+side and recorded in one, so a busy webhook costs a few tasks and transactions per hundred
 deliveries instead of two transactions and a task each.
 
 Why nothing is missed: a raised flag always means a published drain that has not started yet.
@@ -65,7 +65,7 @@ def destinations(deliveries) -> dict[str, Destination]:
 
 
 def due_first_tries(webhook_id: str, limit: int) -> dict[str, Destination]:
-    """Delivery id -> Destination of up to `limit` of the subscription's deliveries waiting for
+    """Delivery id -> Destination of up to `limit` of the webhook's deliveries waiting for
     their first try, oldest first. A read only: the claim re-checks each under its row lock."""
     return destinations(
         Delivery.objects.filter(

@@ -5,8 +5,8 @@ whether a delivery goes out or how often: that is claimed in the database (deliv
 Waking the workers (`wake`), after a change commits:
 - WEBHOOK_PUBLISH_IN_BACKGROUND: the wake-up is published from the process's publisher thread
   (delivery/publisher.py), so the committing request does not wait for Redis.
-- WEBHOOK_DRAIN_STREAMS: a change with one delivery raises its subscription's wake flag instead
-  of publishing a task of its own, and one drain task takes the subscription's waiting first
+- WEBHOOK_DRAIN_STREAMS: a change with one delivery raises its webhook's wake flag instead
+  of publishing a task of its own, and one drain task takes the webhook's waiting first
   tries in batches (delivery/drain.py). Off: every change publishes its own `deliver` task.
 
 Admitting tries in a worker (`Gate`), before any of them is claimed, so that a claimed try is

@@ -1,4 +1,4 @@
-"""Auto-disable: a subscription whose deliveries have all failed for a span, and at least N in
+"""Auto-disable: a webhook whose deliveries have all failed for a span, and at least N in
 a row, is disabled with a reason and its organization's Admins are told by email."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _success_written: dict[str, float] = {}
 
 def record_successes(webhook_ids: set[str], now) -> None:
     """One conditional UPDATE for all of them, and none for a webhook this process wrote a
-    success of in the last SUCCESS_DATE_RESOLUTION seconds: a healthy, hot subscription's row
+    success of in the last SUCCESS_DATE_RESOLUTION seconds: a healthy, hot webhook's row
     is rewritten at most every few seconds instead of locked on every delivery. (A failure
     counted meanwhile by another process is cleared by the next success written.)"""
     clock = time.monotonic()

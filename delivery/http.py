@@ -1,4 +1,4 @@
-"""The HTTP client that POSTs webhooks to subscriber URLs.
+"""The HTTP client that POSTs deliveries to webhook URLs.
 
 Every worker process sends from one asyncio event loop (its own thread), on aiohttp's keep-alive
 connections: many POSTs are in flight side by side without a thread each, so sending many at
@@ -40,7 +40,7 @@ _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError, OSEr
 
 @dataclass
 class SendResult:
-    """One delivery attempt. `status_code` is None exactly when no HTTP response arrived, and
+    """What one try got back. `status_code` is None exactly when no HTTP response arrived, and
     `error` then says why; once a status arrived, a failure while reading the body is not an
     error (the excerpt is just shorter)."""
 

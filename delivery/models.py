@@ -1,5 +1,5 @@
 """Three levels of record: the Event (events app) is the payload, a Delivery is that payload
-going to one subscription, an Attempt is one try of it."""
+going to one webhook, an Attempt is one try of it."""
 
 from django.db import models
 from django.db.models import Q
@@ -17,7 +17,7 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     id = MuidField()
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="deliveries")
-    # Kept when the subscription is deleted, so its history stays readable. Indexed by
+    # Kept when the webhook is deleted, so its history stays readable. Indexed by
     # (webhook, status, created_date) below only: a second index would cost every insert.
     webhook = models.ForeignKey(
         "subscriptions.Webhook", null=True, blank=True, on_delete=models.SET_NULL,
@@ -113,7 +113,7 @@ class WorkerHeartbeat(models.Model):
 
 
 class WebhookHealth(models.Model):
-    """How a subscription's deliveries have been ending, for auto-disable and the admin."""
+    """How a webhook's deliveries have been ending, for auto-disable and the admin."""
 
     webhook = models.OneToOneField(
         "subscriptions.Webhook", on_delete=models.CASCADE, primary_key=True, related_name="health"

@@ -47,9 +47,10 @@ from kernel.ssrf import parse_networks
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"ps-webhooks/{version('ps-webhooks')}"
-# A record that fails for a passing reason (SQLite busy past its timeout) is tried again; one
-# that still fails leaves its delivery leased, for the sweeper (the try counts as lost).
-RECORD_TRIES = 3
+# A record that fails for a passing reason (SQLite busy past its timeout) is run again, up to
+# this many rounds; one that still fails leaves its delivery leased, for the sweeper (the try
+# counts as lost).
+RECORD_ROUNDS = 3
 # How long a record may wait for the results of the POSTs still out (see Pipeline): well under
 # the 100 ms within which a try's record and its retry's scheduling are due.
 RECORD_LINGER = 0.05
@@ -192,16 +193,16 @@ def _record_batch(sent: list[SentTry]) -> list[TryOutcome | None]:
     from delivery.dispatch import enqueue_retries
 
     policy = RetryPolicy.from_settings(settings)
-    for attempt in range(1, RECORD_TRIES + 1):
+    for round_number in range(1, RECORD_ROUNDS + 1):
         try:
             outcomes = _holding_the_write_lock(
                 functools.partial(record_tries, send_next=_send_next), sent, policy)
             break
         except OperationalError as exc:
-            logger.warning("tries not recorded yet (%s); attempt %d of %d", exc, attempt,
-                           RECORD_TRIES)
+            logger.warning("tries not recorded yet (%s); round %d of %d", exc, round_number,
+                           RECORD_ROUNDS)
             _on_database_error()
-            time.sleep(0.2 * attempt)
+            time.sleep(0.2 * round_number)
         except Exception:
             logger.exception("%d tries not recorded; the sweeper will count them as lost",
                              len(sent))

@@ -13,7 +13,7 @@ _rng = random.Random()
 
 class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
-    GONE = "gone"  # 410: the receiver asks us to stop; the subscription gets disabled
+    GONE = "gone"  # 410: the receiver asks us to stop; the webhook gets disabled
     RETRY = "retry"
 
 

@@ -17,7 +17,7 @@ from subscriptions.signals import ordered_delivery_turned_off, webhook_deleting
 def cancel_pending_deliveries(sender: type, webhook: Webhook, **kwargs) -> None:
     Delivery.objects.filter(webhook=webhook, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, completed_date=timezone.now(), next_try_at=None,
-        last_error="The subscription was deleted before this delivery went out.",
+        last_error="The webhook was deleted before this delivery went out.",
     )
 
 

@@ -1,8 +1,15 @@
-"""Recover: redeliver every failed delivery of a subscription in a time window, in event
-order, in bounded batches (one Celery task per batch, each queuing the next)."""
+"""Redelivering the failed deliveries of a webhook in a time window: one new delivery each
+(same body and webhook-id, a fresh 3 tries), oldest event first, in bounded batches.
+
+`redeliver_failed_batch` is the one implementation. The API's and the admin's recover run it in
+the background, one Celery task per batch, each queuing the next (`start_recovery`); the
+`replay` command runs it in the foreground, batch after batch (`replay_window`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -16,6 +23,9 @@ from delivery.models import Delivery, DeliveryStatus
 from kernel.domain_errors import DomainConflict
 from subscriptions.models import Webhook
 
+# Where a batch ended: its last delivery's event (created date, id); the next starts after it.
+Cursor = tuple[datetime, str]
+
 
 def failed_in_window(webhook: Webhook, since: datetime, until: datetime | None):
     """Failed deliveries of the window not already redelivered, oldest event first."""
@@ -28,6 +38,51 @@ def failed_in_window(webhook: Webhook, since: datetime, until: datetime | None):
     return queryset.order_by("event__created_date", "event_id")
 
 
+def _after(queryset, cursor: Cursor | None):
+    if cursor is None:
+        return queryset
+    created, event_id = cursor
+    return queryset.filter(
+        Q(event__created_date__gt=created) | Q(event__created_date=created, event_id__gt=event_id)
+    )
+
+
+@dataclass(frozen=True)
+class RedeliveredBatch:
+    redelivered: int
+    # Failed deliveries left as they are because the webhook was disabled or deleted meanwhile.
+    skipped: int
+    # Where the next batch starts; None when the window is done.
+    after: Cursor | None
+
+
+def redeliver_failed_batch(webhook_id: str, since: datetime, until: datetime | None, *,
+                           after: Cursor | None = None, size: int | None = None
+                           ) -> RedeliveredBatch:
+    """One transaction: redeliver up to `size` (default WEBHOOK_BATCH_SIZE) failed deliveries
+    of the window that come after `after`. The webhook is read again here, since a batch may
+    run long after the recovery was asked for: a disabled or deleted one gets nothing."""
+    size = size or settings.WEBHOOK_BATCH_SIZE
+    with transaction.atomic():
+        webhook = Webhook.objects.filter(pk=webhook_id).first()
+        if webhook is None or not webhook.is_active:
+            left = _after(failed_in_window(webhook, since, until), after).count() if webhook else 0
+            return RedeliveredBatch(redelivered=0, skipped=left, after=None)
+        batch = list(_after(failed_in_window(webhook, since, until), after)
+                     .select_related("event")[:size])
+        now = timezone.now()
+        redeliveries = []
+        for original in batch:
+            redeliveries += create_deliveries([(original.event, webhook)], now=now,
+                                              redelivery_of=original)
+        enqueue_after_commit(redeliveries)
+    if len(batch) < size:
+        return RedeliveredBatch(redelivered=len(batch), skipped=0, after=None)
+    last = batch[-1].event
+    return RedeliveredBatch(redelivered=len(batch), skipped=0,
+                            after=(last.created_date, last.id))
+
+
 def preview_recovery(webhook: Webhook, since: datetime, until: datetime | None = None) -> int:
     """How many deliveries start_recovery would resend now, checking what it checks."""
     if not webhook.is_active:
@@ -38,6 +93,7 @@ def preview_recovery(webhook: Webhook, since: datetime, until: datetime | None =
 
 
 def start_recovery(webhook: Webhook, since: datetime, until: datetime | None = None) -> int:
+    """Queues the recovery's first batch (after the commit) and says how many it will resend."""
     count = preview_recovery(webhook, since, until)
     if count:
         from delivery.tasks import recover_deliveries
@@ -50,30 +106,33 @@ def start_recovery(webhook: Webhook, since: datetime, until: datetime | None = N
 
 @transaction.atomic
 def recover_batch(webhook_id: str, since: str, until: str | None, after: list | None) -> int:
-    webhook = Webhook.objects.filter(pk=webhook_id).first()
-    if webhook is None or not webhook.is_active:
-        return 0
-    queryset = failed_in_window(webhook, parse_datetime(since),
-                                parse_datetime(until) if until else None)
-    if after:
-        created, event_id = parse_datetime(after[0]), after[1]
-        queryset = queryset.filter(
-            Q(event__created_date__gt=created)
-            | Q(event__created_date=created, event_id__gt=event_id)
-        )
-    batch = list(queryset.select_related("event")[: settings.WEBHOOK_BATCH_SIZE])
-    if not batch:
-        return 0
-    now = timezone.now()
-    recovered = []
-    for original in batch:
-        recovered += create_deliveries([(original.event, webhook)], now=now,
-                                       redelivery_of=original)
-    enqueue_after_commit(recovered)
-    last = batch[-1].event
-    if len(batch) == settings.WEBHOOK_BATCH_SIZE:
+    """A batch of a background recovery (Celery's arguments are JSON: dates as ISO strings);
+    the next batch is queued when this one commits."""
+    batch = redeliver_failed_batch(
+        webhook_id, parse_datetime(since), parse_datetime(until) if until else None,
+        after=(parse_datetime(after[0]), after[1]) if after else None,
+    )
+    if batch.after is not None:
         from delivery.tasks import recover_deliveries
 
-        cursor = [last.created_date.isoformat(), last.id]
+        cursor = [batch.after[0].isoformat(), batch.after[1]]
         transaction.on_commit(lambda: recover_deliveries.delay(webhook_id, since, until, cursor))
-    return len(batch)
+    return batch.redelivered
+
+
+def replay_window(webhook: Webhook, since: datetime, until: datetime | None, *,
+                  batch_size: int | None = None,
+                  on_batch: Callable[[RedeliveredBatch], None] | None = None) -> tuple[int, int]:
+    """All of a webhook's window now, batch after batch, each its own transaction: (redelivered,
+    skipped)."""
+    redelivered = skipped = 0
+    after: Cursor | None = None
+    while True:
+        batch = redeliver_failed_batch(webhook.pk, since, until, after=after, size=batch_size)
+        redelivered += batch.redelivered
+        skipped += batch.skipped
+        if on_batch is not None:
+            on_batch(batch)
+        if batch.after is None:
+            return redelivered, skipped
+        after = batch.after

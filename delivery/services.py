@@ -16,13 +16,13 @@ from subscriptions.models import Webhook
 
 @transaction.atomic
 def redeliver(delivery: Delivery) -> Delivery:
-    """A new delivery of the same event to the same subscription: same body and webhook-id,
+    """A new delivery of the same event to the same webhook: same body and webhook-id,
     a fresh 3 tries."""
     webhook = delivery.webhook
     if webhook is None:
-        raise DomainConflict("The subscription of this delivery was deleted.")
+        raise DomainConflict("The webhook of this delivery was deleted.")
     if not webhook.is_active:
-        raise DomainConflict("The subscription is disabled; enable it to redeliver.")
+        raise DomainConflict("The webhook is disabled; enable it to redeliver.")
     (new,) = create_deliveries(
         [(delivery.event, webhook)], now=timezone.now(), redelivery_of=delivery
     )

@@ -1,4 +1,4 @@
-"""Celery tasks: deliver (the pipeline's way in), drain a subscription's stream, sweep lost
+"""Celery tasks: deliver (the pipeline's way in), drain a webhook's stream, sweep lost
 deliveries, heartbeat, prune, recover."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def deliver(delivery_ids: list[str]) -> int:
 
 @shared_task(name="delivery.tasks.drain_webhook", acks_late=True, ignore_result=True)
 def drain_webhook(webhook_id: str) -> int:
-    """One batch of a subscription's waiting first tries (see delivery/drain.py); queues the
+    """One batch of a webhook's waiting first tries (see delivery/drain.py); queues the
     next batch once this one is claimed, until none is left."""
     drain.lower_wake_flag(webhook_id)
     size = drain.batch_size()

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 # A task may arrive a little before next_try_at (clock skew between machines, ETA rounding).
 EARLY_SLACK = timedelta(seconds=2)
 LOST_TRY_ERROR = "The worker stopped during this try; no response was recorded."
-CANCELLED_ERROR = "The subscription was disabled or deleted before this delivery went out."
+CANCELLED_ERROR = "The webhook was disabled or deleted before this delivery went out."
 _ATTEMPT_RESULT_FIELDS = ["started_at", "duration_ms", "request_headers", "response_status",
                           "response_headers", "response_excerpt", "error", "connected_address"]
 
@@ -155,13 +155,13 @@ def _claim_due(delivery_ids: list[str], policy: RetryPolicy, now) -> _Claim:
 
 def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry]:
     """Claims the next try of each due delivery; skips the others (final, not due, or locked by
-    another transaction), and ends those whose subscription is gone (cancelled) or whose tries
+    another transaction), and ends those whose webhook is gone (cancelled) or whose tries
     are used up (failed).
 
     A row another transaction holds is skipped, not waited for (SKIP LOCKED, PostgreSQL): the
     holder is claiming or recording it, so it is not this caller's to send; a row that stays
     due all the same is found by the sweeper. Waiting instead makes overlapping claims of one
-    subscription queue up behind each other, and deadlock."""
+    webhook queue up behind each other, and deadlock."""
     if not delivery_ids:
         return []
     now = timezone.now()

@@ -1,6 +1,6 @@
 """Events in the admin: the payload. Read-only, as the delivery log is: deleting an event would
 delete its deliveries (retention prunes both). Registered by delivery (delivery/admin.py), which
-adds every subscription the event went to."""
+adds every webhook the event went to."""
 
 import json
 

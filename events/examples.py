@@ -62,7 +62,7 @@ _PLACEHOLDER_NAMESPACE = uuid.UUID("0b7f3c64-2d0e-4d8a-9a52-6c1e1c0f5e21")
 
 
 def trigger_names(event_type: str) -> list[str]:
-    """The trigger names a subscription may list to receive events of this type."""
+    """The trigger names a webhook may list to receive events of this type."""
     return [name for name, trigger in TRIGGERS.items() if trigger.event_type == event_type]
 
 
@@ -254,7 +254,7 @@ Every delivery is a `POST` with a JSON body, the same envelope for every type:
 Ids are 22-character URL-safe base64 UUIDs. The event id is the same on every try and
 every redelivery of the event: receivers use it to drop duplicates.
 
-A subscription chooses the events it receives by trigger names: the types themselves and
+A webhook chooses the events it receives by trigger names: the types themselves and
 Process Street's public names (`TaskChecked`, `TaskUnchecked`, `WorkflowRunCreated`,
 `WorkflowRunCompleted`). A webhook's triggers are all of one kind: workflow, form or data set.
 How to verify the signature and what retries look like: [receiving.md](receiving.md).

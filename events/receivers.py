@@ -1,5 +1,10 @@
-"""Model signals -> events. Each receiver compares the saved values with those the instance
-was loaded with, so only real transitions fire, and an unrelated save fires nothing."""
+"""Model signals -> events, fired on transitions only.
+
+The services are the only code that changes these rows, and they report what changed: a new row
+is inserted, an existing one is saved with `update_fields` naming exactly the fields whose value
+changed (and its audit fields). So post_save's `update_fields` is the change, and a save that
+names no changed field (such as a plain `save()` of a row as loaded) fires nothing.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,11 @@ from workflows.models import (
     TaskStatus,
     WorkflowRun,
 )
+
+
+def _changed(field: str, update_fields: frozenset[str] | None) -> bool:
+    """Whether the service saving an existing row reported `field` as changed."""
+    return update_fields is not None and field in update_fields
 
 
 def _run_event(run: WorkflowRun, event_type: EventType) -> PendingEvent:
@@ -53,35 +63,34 @@ def _task_event(task: Task, event_type: EventType, direction: str = "") -> Pendi
 
 
 @receiver(post_save, sender=WorkflowRun, dispatch_uid="events.run_saved")
-def run_saved(sender, instance: WorkflowRun, created: bool, raw: bool = False, **kwargs):
+def run_saved(sender, instance: WorkflowRun, created: bool, raw: bool = False,
+              update_fields=None, **kwargs):
     if raw:
         return
     if created:
         emit(_run_event(instance, EventType.CHECKLIST_CREATED))
-    elif (
-        instance.status == RunStatus.COMPLETED
-        and instance.loaded_value("status") != RunStatus.COMPLETED
-    ):
+    elif instance.status == RunStatus.COMPLETED and _changed("status", update_fields):
         emit(_run_event(instance, EventType.CHECKLIST_COMPLETED))
-    instance.remember_loaded_values()
 
 
 @receiver(post_save, sender=Task, dispatch_uid="events.task_saved")
-def task_saved(sender, instance: Task, created: bool, raw: bool = False, **kwargs):
+def task_saved(sender, instance: Task, created: bool, raw: bool = False, update_fields=None,
+               **kwargs):
     if raw:
         return
-    was_ready = False if created else instance.loaded_value("ready", instance.ready)
-    was_status = TaskStatus.NOT_COMPLETED if created else instance.loaded_value(
-        "status", instance.status
-    )
-    if instance.status != was_status:
+    if created:  # a new task counts as changed from NotCompleted and not ready
+        status_changed = instance.status != TaskStatus.NOT_COMPLETED
+        ready_changed = instance.ready
+    else:
+        status_changed = _changed("status", update_fields)
+        ready_changed = _changed("ready", update_fields)
+    if status_changed:
         direction = "checked" if instance.status == TaskStatus.COMPLETED else "unchecked"
         emit(_task_event(instance, EventType.TASK_CHECKED_UNCHECKED, direction))
     # Readiness events are about tasks still to be done: none for a completed task.
-    if instance.ready != was_ready and instance.status == TaskStatus.NOT_COMPLETED:
+    if ready_changed and instance.status == TaskStatus.NOT_COMPLETED:
         kind = EventType.TASK_READY if instance.ready else EventType.TASK_NOT_READY
         emit(_task_event(instance, kind))
-    instance.remember_loaded_values()
 
 
 @receiver(post_save, sender=Approval, dispatch_uid="events.approval_saved")
@@ -120,14 +129,14 @@ def _record_event(record: DataSetRecord, event_type: EventType) -> PendingEvent:
 
 
 @receiver(post_save, sender=DataSetRecord, dispatch_uid="events.record_saved")
-def record_saved(sender, instance: DataSetRecord, created: bool, raw: bool = False, **kwargs):
+def record_saved(sender, instance: DataSetRecord, created: bool, raw: bool = False,
+                 update_fields=None, **kwargs):
     if raw:
         return
     if created:
         emit(_record_event(instance, EventType.DATA_SET_RECORD_CREATED))
-    elif instance.cells != instance.loaded_value("cells", instance.cells):
+    elif _changed("cells", update_fields):
         emit(_record_event(instance, EventType.DATA_SET_RECORD_UPDATED))
-    instance.remember_loaded_values()
 
 
 @receiver(post_delete, sender=DataSetRecord, dispatch_uid="events.record_deleted")
@@ -138,11 +147,12 @@ def record_deleted(sender, instance: DataSetRecord, **kwargs):
 
 @receiver(post_save, sender=FormResponse, dispatch_uid="events.form_response_saved")
 def form_response_saved(sender, instance: FormResponse, created: bool, raw: bool = False,
-                        **kwargs):
+                        update_fields=None, **kwargs):
     if raw:
         return
-    was = None if created else instance.loaded_value("status", instance.status)
-    if instance.status == FormResponseStatus.COMPLETED and was != FormResponseStatus.COMPLETED:
+    if instance.status == FormResponseStatus.COMPLETED and (
+        created or _changed("status", update_fields)
+    ):
         emit(
             PendingEvent(
                 organization_id=instance.form.organization_id,
@@ -152,4 +162,3 @@ def form_response_saved(sender, instance: FormResponse, created: bool, raw: bool
                 subject_id=instance.id,
             )
         )
-    instance.remember_loaded_values()

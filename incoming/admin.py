@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.admin import AuditedAdmin
 from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInlineMixin,
@@ -107,15 +108,15 @@ class IncomingRequestInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin,
 
 
 @admin.register(IncomingWebhook)
-class IncomingWebhookAdmin(OrganizationScopedAdmin):
+class IncomingWebhookAdmin(AuditedAdmin, OrganizationScopedAdmin):
     form = IncomingWebhookForm
     organization_path = "organization"
     list_display = ["name", "organization", "target", "status_badge", "public_url",
                     "created_date"]
     list_filter = ["status"]
     search_fields = ["name", "id"]
-    readonly_fields = ["id", "url_to_copy", "signing_secret", "last_payload", "created_date",
-                       "created_by", "updated_date", "updated_by"]
+    readonly_fields = ["id", "url_to_copy", "signing_secret", "last_payload",
+                       *AuditedAdmin.AUDIT_FIELDS]
     inlines = [IncomingRequestInline]
     actions = ["enable", "disable", "regenerate_url"]
 
@@ -127,8 +128,7 @@ class IncomingWebhookAdmin(OrganizationScopedAdmin):
             fieldsets.insert(0, ("Public URL", {"fields": ["id", "url_to_copy",
                                                            "signing_secret"]}))
             fieldsets.append(("Last payload", {"fields": ["last_payload"]}))
-            fieldsets.append(("Audit", {"fields": ["created_date", "created_by",
-                                                   "updated_date", "updated_by"]}))
+            fieldsets.append(self.audit_fieldset())
         return fieldsets
 
     @admin.display(description="target")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.audit import Audited
 from kernel.ids import MuidField
 
 TOKEN_BYTES = 24  # 192 bits
@@ -36,7 +37,7 @@ class IncomingOutcome(models.TextChoices):
     DUPLICATE = "duplicate"
 
 
-class IncomingWebhook(models.Model):
+class IncomingWebhook(Audited):
     id = MuidField()
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="incoming_webhooks"
@@ -67,14 +68,6 @@ class IncomingWebhook(models.Model):
     signing_secret = models.CharField(
         max_length=100, blank=True,
         help_text="When set, requests must carry a valid Standard Webhooks signature.",
-    )
-    created_date = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_date = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

@@ -191,7 +191,7 @@ def _replay(request: _Request, stored: IncomingIdempotencyKey) -> Answer:
 
 def _process(request: _Request, payload: object) -> Answer:
     webhook, key = request.webhook, request.key
-    for attempt in (1, 2):
+    for round_number in (1, 2):
         try:
             with transaction.atomic():
                 if key:
@@ -215,7 +215,7 @@ def _process(request: _Request, payload: object) -> Answer:
                 return Answer(202, body)
         except IntegrityError:
             # A concurrent request with the same key committed first: answer as it did.
-            if attempt == 2 or not key:
+            if round_number == 2 or not key:
                 raise
         except ValidationError as exc:
             details = _validation_details(exc)

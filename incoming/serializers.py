@@ -6,12 +6,12 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.serializers import AuditSerializer
 from api.strict_fields import StrictTypesMixin
 from incoming.config import validate_config
 from incoming.models import IncomingRequest, IncomingStatus, IncomingWebhook
 from incoming.receiving import Rejected, parse_payload
 from kernel.timefmt import iso_ms
-from subscriptions.serializers import AuditFields
 
 
 @extend_schema_field({
@@ -24,7 +24,7 @@ class IncomingConfigField(serializers.JSONField):
     """The mapping: an object (null or absent: nothing mapped), checked by validate_config."""
 
 
-class IncomingWebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
+class IncomingWebhookSerializer(StrictTypesMixin, AuditSerializer, serializers.ModelSerializer):
     automationApp = serializers.CharField(
         source="automation_app", required=False, allow_blank=True, max_length=100
     )

@@ -1,5 +1,5 @@
 """The event catalog: the 11 event types, what kind of object each is about, and the trigger
-names a subscription may use (the types themselves plus Process Street's public names)."""
+names a webhook may use (the types themselves plus Process Street's public names)."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -93,7 +93,7 @@ TRIGGERS: dict[str, Trigger] = {
 
 
 def triggers_match(triggers: list[str], event_type: str, direction: str = "") -> bool:
-    """Whether a subscription with these trigger names wants an event of this type/direction."""
+    """Whether a webhook with these trigger names wants an event of this type/direction."""
     for name in triggers:
         trigger = TRIGGERS.get(name)
         if trigger is None or trigger.event_type != event_type:

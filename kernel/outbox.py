@@ -1,6 +1,6 @@
 """The transactional outbox. Receivers add pending events to the buffer of the domain change
 under way; when the change's outermost block ends, still inside its transaction, the events are
-handed to the writer, which renders and stores them with one Delivery per matching subscription
+handed to the writer, which renders and stores them with one Delivery per matching webhook
 and queues their delivery tasks for after the commit. A change that rolls back leaves nothing
 behind.
 

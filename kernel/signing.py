@@ -2,7 +2,7 @@
 
 Signatures are computed by the `standardwebhooks` reference package so that receivers using any
 Standard Webhooks library can verify them. Several secrets may sign the same message, which lets
-a subscription rotate its secret without a window where receivers reject deliveries.
+a webhook rotate its secret without a window where receivers reject deliveries.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Destination checks that keep webhook deliveries away from internal networks (SSRF).
 
-Subscribers choose the URLs we POST to, so a URL must never let them reach the loopback
-interface, the private network or a cloud metadata endpoint. The host is resolved once here and
-the sender connects to exactly the addresses that were checked, so a DNS answer that changes
-between the check and the connection (DNS rebinding) cannot redirect the request.
+Whoever sets up a webhook chooses the URL we POST to, so a URL must never let them reach the
+loopback interface, the private network or a cloud metadata endpoint. The host is resolved once
+here and the sender connects to exactly the addresses that were checked, so a DNS answer that
+changes between the check and the connection (DNS rebinding) cannot redirect the request.
 """
 
 from __future__ import annotations

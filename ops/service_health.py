@@ -7,11 +7,10 @@ drops that record and the view logs the failing checks as a WARNING instead.
 
 import logging
 
+from celery import current_app as celery_app
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
-
-from webhooks_project.celery import app as celery_app
 
 
 def _database() -> dict:

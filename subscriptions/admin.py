@@ -12,9 +12,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from accounts.admin import AuditedAdmin
 from accounts.admin_scoping import OrganizationScopedAdmin, administered_organization_ids
 from accounts.models import Organization
-from kernel.timefmt import admin_time
 from subscriptions import admin_views, services
 from subscriptions.admin_triggers import grouped_choices, without_aliases
 from subscriptions.models import Webhook
@@ -127,7 +127,7 @@ def status_badge(status: str):
     )
 
 
-class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
+class WebhookAdmin(admin_views.WebhookAdminViews, AuditedAdmin, OrganizationScopedAdmin):
     form = WebhookForm
     organization_path = "organization"
     list_display = ["title", "badge", "trigger_list", "scope", "organization"]
@@ -135,7 +135,7 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     list_filter = ["status", "organization"]
     search_fields = ["name", "description", "url", "=id"]
     readonly_fields = ["id", "badge", "disabled_reason", "disabled_date", "header_names",
-                       "created", "created_by", "updated", "updated_by"]
+                       *AuditedAdmin.AUDIT_FIELDS]
     actions = ["rotate_secret", "enable", "disable"]
 
     def get_fieldsets(self, request, obj=None):
@@ -149,8 +149,7 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
         return [
             (None, {"fields": ["id", "badge", "disabled_reason", "disabled_date", *main]}),
             options,
-            ("Audit", {"fields": ["created", "created_by", "updated", "updated_by"],
-                       "classes": ["collapse"]}),
+            self.audit_fieldset(),
         ]
 
     def get_changeform_initial_data(self, request):
@@ -180,13 +179,6 @@ class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
             return obj.url
         return format_html("{}<br><small>{}</small>", obj.name, obj.url)
 
-    @admin.display(description="created", ordering="created_date")
-    def created(self, obj):
-        return admin_time(obj.created_date)
-
-    @admin.display(description="updated", ordering="updated_date")
-    def updated(self, obj):
-        return admin_time(obj.updated_date)
 
     @admin.display(description="triggers")
     def trigger_list(self, obj):

@@ -1,4 +1,4 @@
-"""Which subscriptions want an event: one query per organization for a whole batch of events."""
+"""Which webhooks want an event: one query per organization for a whole batch of events."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from kernel.catalog import TASK_EVENTS, triggers_match
 from subscriptions.models import Webhook, WebhookStatus
 
 
-def webhook_wants(webhook: Webhook | Subscriber, event) -> bool:
+def webhook_wants(webhook: Webhook | WebhookRow, event) -> bool:
     if not triggers_match(webhook.triggers, event.type, event.direction):
         return False
     if webhook.workflow_id and webhook.workflow_id != event.workflow_id:
@@ -29,7 +29,7 @@ def webhook_wants(webhook: Webhook | Subscriber, event) -> bool:
     return True
 
 
-class Subscriber(NamedTuple):
+class WebhookRow(NamedTuple):
     """What matching and a new Delivery need of a webhook: read as plain rows, since building
     model instances cost more than the query on this path (run by every change with events)."""
 
@@ -45,7 +45,7 @@ class Subscriber(NamedTuple):
 
 # Placeholders in the once-compiled SQL, replaced by each call's values.
 _ORGANIZATION, _WORKFLOW, _FORM, _DATA_SET = "-organization-", "-workflow-", "-form-", "-data-set-"
-# Event attributes -> the placeholder of the column a scoped subscription must match.
+# Event attributes -> the placeholder of the column a scoped webhook must match.
 _SCOPES = {"workflow_id": _WORKFLOW, "form_id": _FORM, "data_set_id": _DATA_SET}
 
 
@@ -59,21 +59,21 @@ def _active_webhooks_query(vendor: str, scoped: bool) -> tuple[str, tuple]:
         for column, placeholder in _SCOPES.items():
             unscoped_or_same = Q(**{f"{column}__isnull": True}) | Q(**{column: placeholder})
             webhooks = webhooks.filter(unscoped_or_same)
-    return webhooks.order_by().values_list(*Subscriber._fields).query.sql_with_params()
+    return webhooks.order_by().values_list(*WebhookRow._fields).query.sql_with_params()
 
 
 @functools.lru_cache(maxsize=4096)
 def _parsed_triggers(text: str) -> tuple[str, ...]:
     # Where the database hands JSON back as text (SQLite), an organization's few distinct
-    # trigger lists are parsed once, not once per subscription and change.
+    # trigger lists are parsed once, not once per webhook and change.
     return tuple(json.loads(text))
 
 
-def active_subscribers(organization_id: str, scope: dict[str, str] | None = None
-                       ) -> list[Subscriber]:
+def active_webhooks(organization_id: str, scope: dict[str, str] | None = None
+                       ) -> list[WebhookRow]:
     """`scope` (workflow_id, form_id, data_set_id of the events, all alike) leaves out in SQL
-    the subscriptions webhook_wants would turn down for their scope: an organization's other
-    data sets' subscriptions cost a row each otherwise, on every change."""
+    the webhooks webhook_wants would turn down for their scope: an organization's other
+    data sets' webhooks cost a row each otherwise, on every change."""
     sql, params = _active_webhooks_query(connection.vendor, scope is not None)
     values = {_ORGANIZATION: organization_id}
     if scope is not None:
@@ -82,9 +82,9 @@ def active_subscribers(organization_id: str, scope: dict[str, str] | None = None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    at = Subscriber._fields.index("triggers")
+    at = WebhookRow._fields.index("triggers")
     return [
-        Subscriber(*row[:at], _parsed_triggers(row[at]) if isinstance(row[at], str) else row[at],
+        WebhookRow(*row[:at], _parsed_triggers(row[at]) if isinstance(row[at], str) else row[at],
                    *row[at + 1:])
         for row in rows
     ]
@@ -95,13 +95,13 @@ def _common_scope(events) -> dict[str, str] | None:
     return dict(zip(_SCOPES, scopes.pop(), strict=True)) if len(scopes) == 1 else None
 
 
-def match_subscriptions(events) -> dict[str, list[Subscriber]]:
+def match_webhooks(events) -> dict[str, list[WebhookRow]]:
     """Maps event id -> the active webhooks that want it."""
     by_organization = defaultdict(list)
     for event in events:
         by_organization[event.organization_id].append(event)
     candidates = {
-        organization_id: active_subscribers(organization_id, _common_scope(same))
+        organization_id: active_webhooks(organization_id, _common_scope(same))
         for organization_id, same in by_organization.items()
     }
     return {

@@ -1,8 +1,8 @@
-"""Outgoing webhook subscriptions and their signing secrets."""
+"""Outgoing webhooks and their signing secrets."""
 
-from django.conf import settings
 from django.db import models
 
+from accounts.audit import Audited
 from kernel.ids import MuidField
 
 
@@ -11,7 +11,7 @@ class WebhookStatus(models.TextChoices):
     DISABLED = "Disabled"
 
 
-class Webhook(models.Model):
+class Webhook(Audited):
     id = MuidField()
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="webhooks"
@@ -48,14 +48,6 @@ class Webhook(models.Model):
     )
     disabled_reason = models.CharField(max_length=500, blank=True)
     disabled_date = models.DateTimeField(null=True, blank=True)
-    created_date = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_date = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         ordering = ["created_date"]

@@ -1,45 +1,15 @@
-"""Webhook subscriptions in Process Street's API shape (camelCase, muids, ISO-8601 ms)."""
+"""Webhooks in Process Street's API shape (camelCase, muids, ISO-8601 ms)."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.users import user_ref
+from accounts.serializers import AuditSerializer
 from api.strict_fields import StrictTypesMixin
 from datasets.models import DataSet
 from kernel.catalog import TRIGGERS
-from kernel.timefmt import iso_ms
 from subscriptions import headers
 from subscriptions.models import Webhook
 from workflows.models import Form, Workflow
-
-USER_SCHEMA = {
-    "type": "object", "nullable": True,
-    "properties": {"id": {"type": "string"}, "email": {"type": "string"},
-                   "username": {"type": "string"}},
-}
-
-
-class AuditFields(serializers.Serializer):
-    """createdDate/createdBy/updatedDate/updatedBy of a model with the usual audit columns."""
-
-    createdDate = serializers.SerializerMethodField()
-    createdBy = serializers.SerializerMethodField()
-    updatedDate = serializers.SerializerMethodField()
-    updatedBy = serializers.SerializerMethodField()
-
-    def get_createdDate(self, obj) -> str:
-        return iso_ms(obj.created_date)
-
-    def get_updatedDate(self, obj) -> str:
-        return iso_ms(obj.updated_date)
-
-    @extend_schema_field(USER_SCHEMA)
-    def get_createdBy(self, obj):
-        return user_ref(obj.created_by)
-
-    @extend_schema_field(USER_SCHEMA)
-    def get_updatedBy(self, obj):
-        return user_ref(obj.updated_by)
 
 
 class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
@@ -72,7 +42,7 @@ class CustomHeadersField(serializers.DictField):
     """A webhook's custom headers, with the rules of subscriptions/headers.py in the schema."""
 
 
-class WebhookSerializer(StrictTypesMixin, AuditFields, serializers.ModelSerializer):
+class WebhookSerializer(StrictTypesMixin, AuditSerializer, serializers.ModelSerializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True,
                                         default="")

@@ -1,4 +1,4 @@
-"""The only code that changes webhook subscriptions and their secrets."""
+"""The only code that changes webhooks and their secrets."""
 
 from __future__ import annotations
 

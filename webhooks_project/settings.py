@@ -172,7 +172,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 # --- Webhooks ---------------------------------------------------------------------------------
 # Every WEBHOOK_* and INCOMING_* setting is declared here, once, with its default; the code reads
 # them as plain `settings.X`. The table in docs/operations.md lists them with the same defaults.
-# Subscriptions (outgoing webhooks) an organization may have.
+# Outgoing webhooks an organization may have.
 WEBHOOK_MAX_PER_ORGANIZATION = env.int("WEBHOOK_MAX_PER_ORGANIZATION", default=50)
 # Seconds to connect to a receiver, and to wait for its answer, on each try.
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
@@ -200,7 +200,7 @@ WEBHOOK_TRY_LEASE_MARGIN = env.float("WEBHOOK_TRY_LEASE_MARGIN", default=30.0)
 # for 5 minutes after a try to it timed out or took longer than WEBHOOK_SLOW_RESPONSE_SECONDS.
 WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT = env.int("WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT", default=4)
 WEBHOOK_SLOW_RESPONSE_SECONDS = env.float("WEBHOOK_SLOW_RESPONSE_SECONDS", default=1.0)
-# Auto-disable: a subscription whose deliveries have all failed for this long, and at least
+# Auto-disable: a webhook whose deliveries have all failed for this long, and at least
 # this many in a row, is disabled and its organization's Admins are emailed.
 WEBHOOK_AUTO_DISABLE_AFTER = env.float("WEBHOOK_AUTO_DISABLE_AFTER", default=5 * 24 * 3600)
 WEBHOOK_AUTO_DISABLE_MIN_FAILURES = env.int("WEBHOOK_AUTO_DISABLE_MIN_FAILURES", default=20)
@@ -210,7 +210,7 @@ WEBHOOK_RETENTION_FAILED_DAYS = env.float("WEBHOOK_RETENTION_FAILED_DAYS", defau
 # Rows per batch for recovery, replay and pruning.
 WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=500)
 # A fan-out's deliveries go to the workers in `deliver` tasks of up to this many, and a
-# subscription's stream is drained in batches of this many.
+# webhook's stream is drained in batches of this many.
 WEBHOOK_DELIVERY_BATCH_SIZE = env.int("WEBHOOK_DELIVERY_BATCH_SIZE", default=100)
 # Flow control (delivery/flow.py). POSTs in flight per worker process, and of those, to one
 # endpoint (host and port; 0, the default: no such limit beyond the slow-endpoint one above,
@@ -221,7 +221,7 @@ WEBHOOK_MAX_POSTS_PER_ENDPOINT = env.int("WEBHOOK_MAX_POSTS_PER_ENDPOINT", defau
 WEBHOOK_ADMISSION_WAIT = env.float("WEBHOOK_ADMISSION_WAIT", default=5.0)
 # The committing request hands its wake-up to a background thread instead of publishing itself.
 WEBHOOK_PUBLISH_IN_BACKGROUND = env.bool("WEBHOOK_PUBLISH_IN_BACKGROUND", default=True)
-# A subscription's stream of lone deliveries is coalesced into drain batches (delivery/drain.py).
+# A webhook's stream of lone deliveries is coalesced into drain batches (delivery/drain.py).
 WEBHOOK_DRAIN_STREAMS = env.bool("WEBHOOK_DRAIN_STREAMS", default=True)
 # Seconds between sweeps (beat), and how long a due delivery may wait in the queue before the
 # sweeper enqueues it again.

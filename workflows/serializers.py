@@ -9,9 +9,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import IsoDateTimeField, UserRefField, UserRefSerializer, user_ref
+from accounts.serializers import (
+    AuditSerializer,
+    IsoDateTimeField,
+    UserRefField,
+    UserRefSerializer,
+    user_ref,
+)
 from api.strict_fields import StrictTypesMixin
-from kernel.timefmt import iso_ms
 from workflows.models import (
     Approval,
     ApprovalStatus,
@@ -222,13 +227,6 @@ class FormFieldsUpdateSerializer(StrictTypesMixin, serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class AuditSerializer(serializers.Serializer):
-    createdDate = serializers.DateTimeField()
-    createdBy = UserRefSerializer(allow_null=True)
-    updatedDate = serializers.DateTimeField()
-    updatedBy = UserRefSerializer(allow_null=True)
-
-
 class TemplateRefSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -257,12 +255,7 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AuditSerializer)
     def get_audit(self, obj) -> dict:
-        return {
-            "createdDate": iso_ms(obj.created_date),
-            "createdBy": user_ref(obj.created_by),
-            "updatedDate": iso_ms(obj.updated_date),
-            "updatedBy": user_ref(obj.updated_by),
-        }
+        return AuditSerializer(obj).data
 
     @extend_schema_field(TemplateRefSerializer)
     def get_template(self, obj) -> dict:

@@ -1,9 +1,10 @@
 """The only code that changes workflow runs, their tasks, form field values and approvals.
 
 Every function is one domain change (one transaction, its events written at the end). Events
-come from model signals comparing saved values with loaded ones, so each service loads the run
-as one aggregate, changes it in memory, recomputes the derived state (workflows.readiness) and
-saves each row at most once, and only when one of its fields changed. Saves go run first, then
+come from model signals reading what a save reports as changed (`update_fields`), so each
+service loads the run as one aggregate, remembers the values it loaded, changes it in memory,
+recomputes the derived state (workflows.readiness) and saves each row at most once, only when
+one of its fields changed, and with exactly the fields that changed. Saves go run first, then
 form field values, then tasks in order; a run that becomes Completed is saved last, so its
 completion follows the task change that caused it.
 """
@@ -56,12 +57,13 @@ VALUE_FIELDS = ("template_id", "value", "hidden")
 
 
 def _baseline(obj, names: tuple[str, ...]) -> None:
+    """The values `_save_if_changed` compares with: as loaded, then as last saved."""
     obj._service_baseline = {name: getattr(obj, name) for name in names}
 
 
 def _save_if_changed(obj, names: tuple[str, ...], actor) -> None:
     """Insert a new row; update an existing one only with the fields that changed, so a save
-    always means a change and receivers see exactly that change."""
+    always means a change and its `update_fields` tell receivers exactly that change."""
     if obj._state.adding:
         obj.save()
     else:
@@ -74,7 +76,6 @@ def _save_if_changed(obj, names: tuple[str, ...], actor) -> None:
             changed.append("updated_by")
         obj.save(update_fields=[*changed, "updated_date"])
     _baseline(obj, names)
-    obj.remember_loaded_values()
 
 
 class RunAggregate:

@@ -153,7 +153,7 @@ def test_send_test_of_a_chosen_type_creates_a_marked_event_and_delivery(admin_cl
     hook = webhook(org, triggers=["ChecklistCompleted"])
     other = webhook(org, triggers=["ChecklistCompleted"], url="https://other.example/")
     page = admin_client.get(f"/admin/subscriptions/webhook/{hook.pk}/change/").content.decode()
-    assert '<option value="ChecklistCompleted">ChecklistCompleted (subscribed)' in page
+    assert '<option value="ChecklistCompleted">ChecklistCompleted (in its triggers)' in page
     assert page.index('value="ChecklistCompleted"') < page.index('value="TaskReady"')
 
     admin_client.post(f"/admin/subscriptions/webhook/{hook.pk}/send-test/",

@@ -137,7 +137,7 @@ def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
     page.click("#enable")
     expect(page.locator(".field-badge")).to_contain_text("Active")
 
-    # The event's page lists every delivery of it (here: the one subscription, twice).
+    # The event's page lists every delivery of it (here: the one webhook, twice).
     page.goto(f"{base}/admin/events/event/{original.event_id}/change/")
     expect(page.locator("#deliveries-group tbody tr.has_original")).to_have_count(2)
     assert (shots / "webhook-page.png").stat().st_size > 0

@@ -86,7 +86,7 @@ def test_a_hanging_receiver_counts_a_timed_out_try(webhook_and_secret, receiver)
     assert second.response_status == 200
 
 
-def test_410_disables_the_subscription(webhook_and_secret, receiver):
+def test_410_disables_the_webhook(webhook_and_secret, receiver):
     webhook, _ = webhook_and_secret
     receiver.reply_with(Reply(410))
     delivery = wait_for_delivery(send_test(webhook).id, DeliveryStatus.FAILED)
@@ -135,7 +135,7 @@ def test_a_lost_try_is_recorded_and_counted(webhook_and_secret, receiver, settin
 
 
 def test_a_fan_out_batch_keeps_each_deliverys_own_tries_and_record(worker):
-    """One event to six subscriptions goes out as one batch task; each delivery still ends on
+    """One event to six webhooks goes out as one batch task; each delivery still ends on
     its own terms, with its own tries and attempts."""
     from datasets.services import create_data_set, create_record
     from tests.support.receiver import Receiver

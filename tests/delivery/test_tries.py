@@ -1,5 +1,5 @@
 """Claiming and recording tries directly (no worker): what is written when a delivery or its
-subscription goes away during a try, and how SQLite finds the rows a claim and a drain read."""
+webhook goes away during a try, and how SQLite finds the rows a claim and a drain read."""
 
 from datetime import timedelta
 
@@ -56,7 +56,7 @@ def test_a_delivery_deleted_during_its_try_keeps_no_record_and_the_others_are_ke
     assert list(Attempt.objects.values_list("delivery_id", flat=True)) == [kept]
 
 
-def test_a_subscription_deleted_during_a_try_records_the_answer_and_no_health(webhook):
+def test_a_webhook_deleted_during_a_try_records_the_answer_and_no_health(webhook):
     policy = RetryPolicy.from_settings(settings)
     succeeded, failed = send_test(webhook).id, send_test(webhook).id
     claims = {c.delivery_id: c for c in claim_tries([succeeded, failed], policy)}
@@ -76,7 +76,7 @@ def test_a_subscription_deleted_during_a_try_records_the_answer_and_no_health(we
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
 def test_claims_and_drains_find_deliveries_by_key_not_by_status(webhook):
     """Without statistics SQLite took an index led by status for these, reading every pending
-    delivery of every subscription on each claim and drain."""
+    delivery of every webhook on each claim and drain."""
     ids = [send_test(webhook).id for _ in range(3)]
     statements = []
 

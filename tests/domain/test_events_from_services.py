@@ -6,7 +6,9 @@ from django.core.exceptions import ImproperlyConfigured
 from events.models import Event
 from kernel import outbox
 from tests.domain import factories as f
-from workflows import services
+from workflows import form_services, services
+from workflows.builder import create_form
+from workflows.models import FormField, FormResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +73,35 @@ def test_a_change_with_events_fails_clearly_when_no_writer_is_registered(monkeyp
         with outbox.collecting_events():
             outbox.emit(outbox.PendingEvent(org.id, "DataSetRecordCreated", data={}))
     assert mark() == before
+def test_hiding_a_ready_task_fires_not_ready_and_plain_saves_fire_nothing():
+    org = f.organization()
+    actor = f.user(org)
+    wf = f.workflow(org, [f.task("a", formFields=[f.field("x")]), f.task("b")],
+                    [f.rule("Hide", [f.clause("x", "Is", "yes")], tasks=["b"])])
+    run = services.start_run(wf, actor=actor)
+    t = f.tasks_of(run)
+
+    before = mark()
+    services.set_form_fields(run, {f.field_id(run, "X"): "yes"}, actor=actor)
+    assert events_since(before) == [("TaskNotReady", t["B"].pk, "")]
+
+    before = mark()  # saves that name no changed field are not changes
+    for row in (run, *f.tasks_of(run).values(), *f.values_of(run).values()):
+        type(row).objects.get(pk=row.pk).save()
+    assert events_since(before) == []
+
+
+def test_a_form_response_fires_completed_once_when_submitted():
+    org = f.organization()
+    actor = f.user(org)
+    form = create_form(org, "Survey", [f.field("email", "Email")])
+    field_id = FormField.objects.get(form=form).id
+    response = form_services.create_form_response(form, {}, actor=actor)
+    form_services.update_form_response(response, {field_id: "a@example.com"}, actor=actor)
+    FormResponse.objects.get(pk=response.pk).save()
+    assert not Event.objects.filter(type="FormResponseCompleted").exists()
+
+    form_services.submit_form_response(response, actor=actor)
+    FormResponse.objects.get(pk=response.pk).save()
+    assert list(Event.objects.filter(type="FormResponseCompleted")
+                .values_list("subject_id", flat=True)) == [response.pk]

@@ -1,4 +1,4 @@
-"""How many queries each domain operation runs, with one matching subscription: a count that
+"""How many queries each domain operation runs, with one matching webhook: a count that
 grows fails here, so an extra read (a field list loaded twice, a payload re-reading what the
 operation holds) is seen when it is written. Lower the numbers when an operation gets leaner."""
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # operation -> the most queries it may run (events, their rendering and the outbox included).
 BUDGET = {
-    "create_record": 7,  # 2 savepoints, the fields, the record, the subscribers, 2 inserts
+    "create_record": 7,  # 2 savepoints, the fields, the record, the webhooks, 2 inserts
     "update_record": 7,  # the same, with the row read under its lock instead of inserted
     "delete_record": 10,  # a bare instance: its data set, fields and two audit users, lazily
     "start_run": 26,

@@ -68,7 +68,7 @@ def test_replay_redelivers_failed_deliveries_of_the_window_in_event_order(organi
     assert "Redelivered 0 failed deliveries" in out
 
 
-def test_replay_by_webhook_and_disabled_subscriptions(organization):
+def test_replay_by_webhook_and_disabled_webhooks(organization):
     mine, other = make_webhook(organization), make_webhook(organization)
     disabled = make_webhook(organization, status=WebhookStatus.DISABLED)
     for webhook in (mine, other, disabled):
@@ -127,3 +127,37 @@ def test_rotate_secret_prints_the_new_secret_once(organization):
     assert timedelta(seconds=590) < old_expiry - timezone.now() <= timedelta(seconds=600)
     with pytest.raises(CommandError, match="No webhook"):
         run("rotate_secret", "missing")
+
+
+def test_recover_in_the_background_goes_batch_by_batch_in_event_order(
+        organization, monkeypatch, django_capture_on_commit_callbacks):
+    from delivery import recovery, tasks
+
+    webhook = make_webhook(organization)
+    originals = [failed(webhook, m) for m in (50, 10, 30, 20, 40)]
+    since = START
+    queued = []
+    monkeypatch.setattr(tasks.recover_deliveries, "delay", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recovery.start_recovery(webhook, since) == 5
+    counts = []
+    while queued:  # each batch queues the next when it commits (batches of 2 in test settings)
+        args = queued.pop()
+        with django_capture_on_commit_callbacks(execute=True):
+            counts.append(tasks.recover_deliveries(*args))
+    assert counts == [2, 2, 1]
+    new = Delivery.objects.filter(redelivery_of__isnull=False).order_by("created_date", "pk")
+    assert sorted(d.redelivery_of_id for d in new) == sorted(d.pk for d in originals)
+    assert recovery.preview_recovery(webhook, since) == 0
+
+
+def test_a_batch_of_a_webhook_disabled_meanwhile_redelivers_nothing(organization):
+    from delivery.recovery import redeliver_failed_batch
+
+    webhook = make_webhook(organization)
+    for minutes in (1, 2, 3):
+        failed(webhook, minutes)
+    Webhook.objects.filter(pk=webhook.pk).update(status=WebhookStatus.DISABLED)
+    batch = redeliver_failed_batch(webhook.pk, START, None)
+    assert (batch.redelivered, batch.skipped, batch.after) == (0, 3, None)
+    assert not Delivery.objects.filter(redelivery_of__isnull=False).exists()

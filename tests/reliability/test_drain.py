@@ -1,4 +1,4 @@
-"""A subscription's stream of lone deliveries is coalesced: one drain task is published for
+"""A webhook's stream of lone deliveries is coalesced: one drain task is published for
 many changes, and it delivers them in batches, each delivery with its own try and record."""
 
 import base64
@@ -90,7 +90,7 @@ def test_without_redis_a_lone_delivery_waits_for_the_sweeper(stack, receiver):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED: PostgreSQL")
 def test_a_claim_passes_over_a_delivery_another_transaction_holds(stack):
-    """Overlapping drains of one subscription must not queue behind (or deadlock with) each
+    """Overlapping drains of one webhook must not queue behind (or deadlock with) each
     other's row locks: a held delivery is left to its holder."""
     delivery = send_test(_webhook("http://127.0.0.1:9/hook"))
     publisher.flush()

@@ -136,7 +136,7 @@ def test_receiver_down_past_the_retry_window_then_recover_in_event_order(stack):
         assert again.json() == {"count": 0}
 
 
-def test_a_failing_subscription_is_auto_disabled_and_admins_emailed(stack, receiver, tmp_path):
+def test_a_failing_webhook_is_auto_disabled_and_admins_emailed(stack, receiver, tmp_path):
     _, admin, webhook = _webhook(receiver.url)
     receiver.default = Reply(500)
     stack.worker(WEBHOOK_AUTO_DISABLE_AFTER=1, WEBHOOK_AUTO_DISABLE_MIN_FAILURES=2,
@@ -154,7 +154,7 @@ def test_a_failing_subscription_is_auto_disabled_and_admins_emailed(stack, recei
     mail = _wait(lambda: [p for p in tmp_path.iterdir() if p.stat().st_size], what="an email")
     text = mail[0].read_text()
     assert admin.user.email in text and "Webhook disabled" in text
-    # Deliveries to a disabled subscription are cancelled, not sent.
+    # Deliveries to a disabled webhook are cancelled, not sent.
     cancelled = send_test(webhook)
     wait_for_delivery(cancelled.id, DeliveryStatus.CANCELLED)
     # Enabling it again resumes delivery.

@@ -111,13 +111,13 @@ def build_universe(org: Org, *, assign_guest: bool = True) -> Universe:
     from datasets.services import create_data_set, create_record
     from delivery.models import Delivery
     from incoming.services import create_incoming_webhook
-    from subscriptions import services as subscription_services
+    from subscriptions import services as webhook_services
     from workflows import form_services, services
     from workflows.builder import create_form, create_workflow
 
     actor = org.admin.user
     workflow = create_workflow(org.org, "Onboarding", tasks=TASKS, rules=RULES, actor=actor)
-    webhook, secret = subscription_services.create_webhook(
+    webhook, secret = webhook_services.create_webhook(
         org.org, {"url": WEBHOOK_URL, "triggers": ["TaskCheckedUnchecked", "TaskApproved"]},
         actor=actor,
     )

@@ -10,7 +10,7 @@ import urllib3.util.connection
 from delivery import http as delivery_http
 from delivery.models import Attempt, Delivery
 from kernel import ssrf
-from subscriptions import services as subscription_services
+from subscriptions import services as webhook_services
 from tests.security.conftest import build_universe, call
 
 PUBLIC = "93.184.216.34"
@@ -39,7 +39,7 @@ def dns(monkeypatch):
     fake = FakeDns(PUBLIC)
     # The save-time check and the sender both resolve through kernel.ssrf.
     monkeypatch.setattr(
-        subscription_services, "resolve_destination",
+        webhook_services, "resolve_destination",
         functools.partial(ssrf.resolve_destination, resolver=fake),
     )
     return fake

@@ -1,6 +1,6 @@
-"""Matching: the subscribers query leaves out, in SQL, subscriptions scoped to another data set,
+"""Matching: the webhooks query leaves out, in SQL, webhooks scoped to another data set,
 form or workflow when a change's events share one scope, and reads them all when they do not;
-either way one query per organization, and each event gets exactly the subscriptions that want
+either way one query per organization, and each event gets exactly the webhooks that want
 it."""
 
 import pytest
@@ -13,7 +13,10 @@ from delivery.writer import write_events
 from events.models import Event
 from events.writer import build_event
 from kernel.outbox import PendingEvent
-from subscriptions.matching import active_subscribers, match_subscriptions
+from subscriptions.matching import (
+    active_webhooks,
+    match_webhooks,
+)
 from subscriptions.services import create_webhook
 from tests.delivery.helpers import org_with_admin
 
@@ -26,7 +29,7 @@ def _record_event(organization, data_set) -> object:
 
 
 @pytest.fixture
-def subscriptions():
+def webhooks():
     organization, membership = org_with_admin()
     sets = [create_data_set(organization, name, [{"name": "Name", "fieldType": "Text"}])
             for name in ("A", "B")]
@@ -42,37 +45,37 @@ def subscriptions():
     return organization, sets, hooks
 
 
-def test_one_scope_reads_only_the_subscriptions_in_it(subscriptions):
-    organization, (set_a, _), hooks = subscriptions
+def test_one_scope_reads_only_the_webhooks_in_it(webhooks):
+    organization, (set_a, _), hooks = webhooks
     event = _record_event(organization, set_a)
     scope = {"workflow_id": "", "form_id": "", "data_set_id": set_a.id}
-    assert {s.id for s in active_subscribers(organization.id, scope)} == {hooks["any"], hooks["a"]}
-    assert {s.id for s in active_subscribers(organization.id)} == set(hooks.values())
+    assert {s.id for s in active_webhooks(organization.id, scope)} == {hooks["any"], hooks["a"]}
+    assert {s.id for s in active_webhooks(organization.id)} == set(hooks.values())
     with CaptureQueriesContext(connection) as queries:
-        matches = match_subscriptions([event])
+        matches = match_webhooks([event])
     assert len(queries.captured_queries) == 1
     assert {s.id for s in matches[event.id]} == {hooks["any"], hooks["a"]}
 
 
-def test_events_of_several_scopes_each_get_their_own(subscriptions):
-    organization, (set_a, set_b), hooks = subscriptions
+def test_events_of_several_scopes_each_get_their_own(webhooks):
+    organization, (set_a, set_b), hooks = webhooks
     in_a, in_b = _record_event(organization, set_a), _record_event(organization, set_b)
     with CaptureQueriesContext(connection) as queries:
-        matches = match_subscriptions([in_a, in_b])
+        matches = match_webhooks([in_a, in_b])
     assert len(queries.captured_queries) == 1
     assert {s.id for s in matches[in_a.id]} == {hooks["any"], hooks["a"]}
     assert {s.id for s in matches[in_b.id]} == {hooks["any"], hooks["b"]}
 
 
-def test_events_and_their_deliveries_are_written_with_one_insert_each(subscriptions):
-    organization, (set_a, _), hooks = subscriptions
+def test_events_and_their_deliveries_are_written_with_one_insert_each(webhooks):
+    organization, (set_a, _), hooks = webhooks
     pending = [PendingEvent(organization.id, "DataSetRecordCreated", data={"n": n},
                             data_set_id=set_a.id) for n in range(2)]
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         events = write_events(pending)
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 2
-    assert len(queries.captured_queries) == 1 + len(inserts)  # the subscribers, then the rows
+    assert len(queries.captured_queries) == 1 + len(inserts)  # the webhooks, then the rows
     stored = Delivery.objects.filter(event__in=[e.id for e in events])
     assert sorted(stored.values_list("event_id", "webhook_id")) == sorted(
         (event.id, hook) for event in events for hook in (hooks["any"], hooks["a"])

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.db import models
 
 from kernel.ids import MuidField
-from kernel.tracking import TracksLoadedValues
 from workflows.models.templates import FieldType
 
 
@@ -42,10 +41,8 @@ class FormField(models.Model):
         return f"{self.label} ({self.field_type})"
 
 
-class FormResponse(TracksLoadedValues):
+class FormResponse(models.Model):
     """`answers` maps FormField id -> typed value. Completed once, when submitted."""
-
-    tracked_fields = ("status",)
 
     id = MuidField()
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="responses")

@@ -7,8 +7,8 @@ right by workflows.services; they are stored so events can fire on their transit
 from django.conf import settings
 from django.db import models
 
+from accounts.audit import Audited
 from kernel.ids import MuidField
-from kernel.tracking import TracksLoadedValues
 from workflows.models.templates import FormFieldTemplate, TaskTemplate, TaskType
 
 
@@ -35,9 +35,7 @@ def _user_fk(related_name: str = "+"):
     )
 
 
-class WorkflowRun(TracksLoadedValues):
-    tracked_fields = ("status", "version_id")
-
+class WorkflowRun(Audited):
     id = MuidField()
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="runs"
@@ -59,10 +57,6 @@ class WorkflowRun(TracksLoadedValues):
         "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="started_runs",
     )
-    created_date = models.DateTimeField(auto_now_add=True)
-    created_by = _user_fk()
-    updated_date = models.DateTimeField(auto_now=True)
-    updated_by = _user_fk()
     completed_date = models.DateTimeField(null=True, blank=True)
     completed_by = _user_fk()
 
@@ -74,9 +68,7 @@ class WorkflowRun(TracksLoadedValues):
         return self.name
 
 
-class Task(TracksLoadedValues):
-    tracked_fields = ("status", "stopped", "hidden", "ready")
-
+class Task(models.Model):
     id = MuidField()
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
     template = models.ForeignKey(TaskTemplate, on_delete=models.PROTECT, related_name="tasks")
@@ -108,11 +100,9 @@ class Task(TracksLoadedValues):
         return self.status == TaskStatus.COMPLETED
 
 
-class FormFieldValue(TracksLoadedValues):
+class FormFieldValue(models.Model):
     """`value` holds the typed value (string, number, list for multi-choice, emails for
     Members); payloads render it as Process Street's string form."""
-
-    tracked_fields = ("value", "hidden")
 
     id = MuidField()
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="field_values")

@@ -1,5 +1,5 @@
 """Redeliver the failed deliveries of a time window: one new delivery each (same body and
-webhook-id, a fresh 3 tries), in event order, in bounded batches."""
+webhook-id, a fresh 3 tries), in event order, in bounded batches, now (delivery.recovery)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ from datetime import UTC, datetime, time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from delivery.recovery import failed_in_window
-from delivery.services import redeliver
-from kernel.domain_errors import DomainConflict
+from delivery.recovery import preview_recovery, replay_window
 from subscriptions.models import Webhook
 
 
@@ -63,10 +59,10 @@ class Command(BaseCommand):
                 raise CommandError(f"Webhook {webhook.pk} is disabled; enable it first.")
             webhooks = [webhook]
         else:
-            # Deliveries of disabled or deleted subscriptions cannot be redelivered.
+            # Deliveries of disabled or deleted webhooks cannot be redelivered.
             webhooks = [w for w in Webhook.objects.order_by("pk") if w.is_active]
 
-        plan = [(w, failed_in_window(w, since, until).count()) for w in webhooks]
+        plan = [(w, preview_recovery(w, since, until)) for w in webhooks]
         plan = [(w, n) for w, n in plan if n]
         total = sum(n for _, n in plan)
         window = f"{since.isoformat()} .. {until.isoformat() if until else 'now'}"
@@ -80,42 +76,13 @@ class Command(BaseCommand):
         with tqdm(total=total, unit="delivery", desc="replay", file=self.stderr._out,
                   disable=None) as bar:
             for webhook, _ in plan:
-                cursor = None
-                while True:
-                    created, skipped_now, cursor = self._batch(
-                        webhook, since, until, cursor, batch_size
-                    )
-                    done += created
-                    skipped += skipped_now
-                    bar.update(created + skipped_now)
-                    if cursor is None:
-                        break
+                redelivered, skipped_now = replay_window(
+                    webhook, since, until, batch_size=batch_size,
+                    on_batch=lambda batch: bar.update(batch.redelivered + batch.skipped),
+                )
+                done += redelivered
+                skipped += skipped_now
         line = f"Redelivered {done} failed deliveries ({window})."
         if skipped:
-            line += f" Skipped {skipped} whose subscription is disabled or deleted."
+            line += f" Skipped {skipped} whose webhook is disabled or deleted."
         self.stdout.write(line)
-
-    @staticmethod
-    def _batch(webhook, since, until, cursor, batch_size):
-        """One transaction: up to batch_size redeliveries after `cursor` (event date, id).
-        Returns (created, skipped, next cursor or None when the window is done)."""
-        queryset = failed_in_window(webhook, since, until).select_related("event", "webhook")
-        if cursor is not None:
-            created_date, event_id = cursor
-            queryset = queryset.filter(
-                Q(event__created_date__gt=created_date)
-                | Q(event__created_date=created_date, event_id__gt=event_id)
-            )
-        created = skipped = 0
-        with transaction.atomic():
-            batch = list(queryset[:batch_size])
-            for original in batch:
-                try:
-                    redeliver(original)
-                    created += 1
-                except DomainConflict:
-                    skipped += 1
-        if len(batch) < batch_size:
-            return created, skipped, None
-        last = batch[-1].event
-        return created, skipped, (last.created_date, last.id)
