@@ -16,7 +16,6 @@ from webhooks_project.admin_scoping import OrganizationScopedAdmin, Organization
 
 class MembershipInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = Membership
-    organization_path = "organization"
     extra = 0
     fields = ["user", "role"]
     autocomplete_fields: list[str] = []
@@ -24,7 +23,6 @@ class MembershipInline(OrganizationScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
-    organization_path = "pk"
     org_admin_can_add = False
     org_admin_can_delete = False
     list_display = ["name", "id", "created_date"]
@@ -60,7 +58,6 @@ class ApiKeyAddForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
-    organization_path = "membership__organization"
     # Revoked keys stay listed (with their revocation date) rather than being deleted.
     org_admin_can_delete = False
     list_display = [

@@ -15,6 +15,7 @@ class DataSetFieldType(models.TextChoices):
 
 class DataSet(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="data_sets"
     )
@@ -28,6 +29,7 @@ class DataSet(models.Model):
 
 class DataSetField(models.Model):
     id = MuidField()
+    organization_path = "data_set__organization"
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="fields")
     name = models.CharField(max_length=255)
     field_type = models.CharField(max_length=10, choices=DataSetFieldType.choices)
@@ -49,6 +51,7 @@ class DataSetRecord(TracksLoadedValues):
     tracked_fields = ("cells",)
 
     id = MuidField()
+    organization_path = "data_set__organization"
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="records")
     cells = models.JSONField(default=dict)
     created_date = models.DateTimeField(auto_now_add=True)

@@ -42,7 +42,6 @@ class DeliveryInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.T
 
 @admin.register(Event)
 class EventAdmin(OrganizationScopedAdmin):
-    organization_path = "organization"
     list_display = ["id", "type", "created", "run_id", "organization"]
     list_filter = ["type", "created_date"]
     search_fields = ["id", "run_id", "subject_id"]

@@ -38,6 +38,7 @@ class IncomingOutcome(models.TextChoices):
 
 class IncomingWebhook(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="incoming_webhooks"
     )
@@ -103,6 +104,7 @@ class IncomingRequest(models.Model):
     """One request to an incoming webhook's URL, whatever became of it."""
 
     id = MuidField()
+    organization_path = "incoming_webhook__organization"
     incoming_webhook = models.ForeignKey(
         IncomingWebhook, on_delete=models.CASCADE, related_name="requests"
     )
@@ -131,6 +133,7 @@ class IncomingIdempotencyKey(models.Model):
     the request creates, so a concurrent duplicate waits on (or fails against) the unique
     constraint and then answers with what is stored here."""
 
+    organization_path = "incoming_webhook__organization"
     incoming_webhook = models.ForeignKey(
         IncomingWebhook, on_delete=models.CASCADE, related_name="idempotency_keys"
     )

@@ -142,7 +142,6 @@ def deliveries_url(webhook_id: str, **filters) -> str:
 @admin.register(Webhook)
 class WebhookAdmin(admin_views.WebhookAdminViews, OrganizationScopedAdmin):
     form = WebhookForm
-    organization_path = "organization"
     list_display = ["title", "badge", "rate", "error_summary", "trigger_list", "scope",
                     "deliveries_link", "organization"]
     list_display_links = ["title"]

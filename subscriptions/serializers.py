@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.tenancy import scoped
 from accounts.users import user_ref
 from datasets.models import DataSet
 from events.catalog import TRIGGERS
@@ -47,7 +48,7 @@ class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         organization = self.context["organization"]
-        return self.queryset.filter(organization=organization)
+        return scoped(self.queryset, organization)
 
 
 @extend_schema_field({

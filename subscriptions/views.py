@@ -6,7 +6,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import IsOrganizationAdmin, current_organization
+from accounts.permissions import IsOrganizationAdmin
+from accounts.tenancy import OrganizationScoped
 from delivery.serializers import DeliverySerializer
 from events.catalog import PING
 from subscriptions import services
@@ -24,7 +25,7 @@ from webhooks_project.timefmt import iso_ms
 
 
 class WebhookViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    OrganizationScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = WebhookSerializer
@@ -34,7 +35,7 @@ class WebhookViewSet(
 
     def get_queryset(self):
         return (
-            Webhook.objects.filter(organization=current_organization(self.request))
+            self.scope(Webhook.objects.all())
             .select_related("created_by", "updated_by")
             .order_by("created_date")
         )
@@ -43,7 +44,7 @@ class WebhookViewSet(
         context = super().get_serializer_context()
         if getattr(self, "swagger_fake_view", False):
             return context
-        context["organization"] = current_organization(self.request)
+        context["organization"] = self.organization
         return context
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookWithSecretSerializer})
@@ -51,7 +52,7 @@ class WebhookViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         webhook, secret = services.create_webhook(
-            current_organization(request), serializer.to_service_data(), actor=request.user
+            self.organization, serializer.to_service_data(), actor=request.user
         )
         webhook.secret = secret
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ class FormResponseStatus(models.TextChoices):
 
 class Form(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="forms"
     )
@@ -28,6 +29,7 @@ class Form(models.Model):
 
 class FormField(models.Model):
     id = MuidField()
+    organization_path = "form__organization"
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields")
     order = models.PositiveIntegerField(default=0)
     label = models.CharField(max_length=255)
@@ -48,6 +50,7 @@ class FormResponse(TracksLoadedValues):
     tracked_fields = ("status",)
 
     id = MuidField()
+    organization_path = "form__organization"
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="responses")
     status = models.CharField(
         max_length=10, choices=FormResponseStatus.choices, default=FormResponseStatus.IN_PROGRESS

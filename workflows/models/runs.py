@@ -39,6 +39,7 @@ class WorkflowRun(TracksLoadedValues):
     tracked_fields = ("status", "version_id")
 
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="runs"
     )
@@ -78,6 +79,7 @@ class Task(TracksLoadedValues):
     tracked_fields = ("status", "stopped", "hidden", "ready")
 
     id = MuidField()
+    organization_path = "run__organization"
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
     template = models.ForeignKey(TaskTemplate, on_delete=models.PROTECT, related_name="tasks")
     name = models.CharField(max_length=255)
@@ -115,6 +117,7 @@ class FormFieldValue(TracksLoadedValues):
     tracked_fields = ("value", "hidden")
 
     id = MuidField()
+    organization_path = "run__organization"
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="field_values")
     template = models.ForeignKey(FormFieldTemplate, on_delete=models.PROTECT, related_name="+")
     value = models.JSONField(null=True, blank=True)
@@ -134,6 +137,7 @@ class FormFieldValue(TracksLoadedValues):
 
 class Approval(models.Model):
     id = MuidField()
+    organization_path = "run__organization"
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="approvals")
     approval_task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="approvals")
     subject_task = models.ForeignKey(
