@@ -4,6 +4,7 @@ import pytest
 
 from events.models import Event
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,8 @@ def mark():
 
 
 def test_service_changes_fire_exactly_their_transitions():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     wf = f.workflow(org, [
         f.task("a", formFields=[f.field("x")]), f.task("gate", stopTask=True), f.task("c"),
         f.task("d", hiddenByDefault=True),

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.domain import factories as f
+from tests.support import builders
 from webhooks_project.errors import DomainConflict
 from workflows import form_services
 from workflows.builder import create_form
@@ -14,12 +15,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def org():
-    return f.organization()
+    return builders.organization()
 
 
 @pytest.fixture
 def actor(org):
-    return f.user(org)
+    return builders.user(org)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from events.models import Event
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 from webhooks_project.metrics import DeliveryCollector
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def samples(family) -> dict:
 
 @pytest.fixture
 def data():
-    organization, _ = org_with_admin()
+    organization, _ = organization_with_admin()
     now = timezone.now()
     event = Event.objects.create(organization=organization, type="TaskReady", created_date=now,
                                  body="{}")

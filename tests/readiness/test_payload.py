@@ -8,6 +8,7 @@ import pytest
 from events.models import Event
 from tests.domain import factories as f
 from tests.readiness.harness import NOT_READY, READY, fld, task
+from tests.support import builders
 from webhooks_project.timefmt import iso_ms
 from workflows import services
 from workflows.models import Task
@@ -25,8 +26,8 @@ SPEC_TASK_KEYS = {
 
 @pytest.fixture
 def setup():
-    org = f.organization()
-    actor = f.user(org, "runner@example.com")
+    org = builders.organization()
+    actor = builders.user(org, "runner@example.com")
     wf = f.workflow(org, [
         task("Intake", fld("size", "Number")),
         task("Gate", stopTask=True),

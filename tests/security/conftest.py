@@ -8,7 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from tests.api.conftest import RULES, TASKS, Org, _org
+from tests.api.conftest import RULES, TASKS
+from tests.support.builders import Org
 
 WEBHOOK_URL = "http://127.0.0.1:9/hook"
 API_PREFIX = "api/v1/"
@@ -201,11 +202,6 @@ def body_for(route: Route, universe: Universe):
         "PATCH /data-sets/{data_set_id}/incoming-webhooks/{pk}": {"name": "Renamed"},
     }
     return bodies.get(route.label)
-
-
-@pytest.fixture
-def orgs(db) -> dict[str, Org]:
-    return {"a": _org("a"), "b": _org("b")}
 
 
 @pytest.fixture

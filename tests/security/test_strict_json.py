@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from incoming.models import IncomingOutcome, IncomingRequest
 from incoming.services import create_incoming_webhook
-from tests.api.conftest import PASSWORD
 from tests.security.conftest import build_universe
+from tests.support.builders import PASSWORD
 from webhooks_project import strict_json
 
 ERROR_KEYS = {"error", "errorCode", "requestId", "details"}

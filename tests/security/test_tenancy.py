@@ -18,8 +18,8 @@ from accounts.tenancy import (
     project_models,
     scoped,
 )
-from tests.api.conftest import PASSWORD
 from tests.security.conftest import api_routes, body_for, build_universe, call, model_served_by
+from tests.support.builders import PASSWORD
 from webhooks_project.admin_scoping import OrganizationScopedAdmin
 
 ROUTES = api_routes()

@@ -14,7 +14,7 @@ from events.outbox import PendingEvent
 from events.writer import build_event, write_events
 from subscriptions.matching import active_subscribers, match_subscriptions
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def _record_event(organization, data_set) -> object:
 
 @pytest.fixture
 def subscriptions():
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     sets = [create_data_set(organization, name, [{"name": "Name", "fieldType": "Text"}])
             for name in ("A", "B")]
 
