@@ -36,7 +36,6 @@ class AuditedAdmin:
 
 class MembershipInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = Membership
-    organization_path = "organization"
     extra = 0
     fields = ["user", "role"]
     autocomplete_fields: list[str] = []
@@ -44,7 +43,6 @@ class MembershipInline(OrganizationScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
-    organization_path = "pk"
     org_admin_can_add = False
     org_admin_can_delete = False
     list_display = ["name", "id", "created_date"]
@@ -80,7 +78,6 @@ class ApiKeyAddForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
-    organization_path = "membership__organization"
     # Revoked keys stay listed (with their revocation date) rather than being deleted.
     org_admin_can_delete = False
     list_display = [

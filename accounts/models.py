@@ -14,6 +14,7 @@ class Role(models.TextChoices):
 
 class Organization(models.Model):
     id = MuidField()
+    organization_path = "pk"  # an organization owns itself (accounts/tenancy.py)
     name = models.CharField(max_length=200)
     created_date = models.DateTimeField(auto_now_add=True)
 
@@ -23,6 +24,7 @@ class Organization(models.Model):
 
 class Membership(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
@@ -48,6 +50,7 @@ class ApiKey(models.Model):
     """Only a SHA-256 of the key is stored; the key itself is shown once, when created."""
 
     id = MuidField()
+    organization_path = "membership__organization"
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)

@@ -1,8 +1,8 @@
 """API keys, and the permission rules every API view follows.
 
 Permission rules (the whole /api/v1/ API):
-- Every view works inside the caller's organization (`current_organization`): querysets are
-  filtered by it, so another organization's id answers 404, as an unknown one does.
+- Every view works inside the caller's organization (`accounts.tenancy.OrganizationScoped`):
+  querysets are filtered by it, so another organization's id answers 404, as an unknown one does.
 - Admin and Member read and write workflows' runs, tasks, form fields, approvals, data set
   records and form responses; workflows, data sets and forms themselves are read-only here.
 - Guest reads only the runs they are assigned to, with their tasks, form fields and approvals:
@@ -19,17 +19,13 @@ from rest_framework.response import Response
 
 from accounts.keys import create_api_key, revoke_api_key
 from accounts.models import ApiKey, Role
-from accounts.permissions import (
-    HasRole,
-    IsOrganizationAdmin,
-    current_membership,
-    current_organization,
-)
+from accounts.permissions import HasRole, IsOrganizationAdmin
 from accounts.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
 )
+from accounts.tenancy import OrganizationScoped
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -50,23 +46,6 @@ class AdminsAndMembers(HasRole):
     write_roles = frozenset({Role.ADMIN, Role.MEMBER})
 
 
-class OrganizationScoped:
-    """A view whose objects belong to the caller's organization through `organization_path`."""
-
-    organization_path = "organization"
-
-    @property
-    def organization(self):
-        return current_organization(self.request)
-
-    @property
-    def membership(self):
-        return current_membership(self.request)
-
-    def scope(self, queryset):
-        return queryset.filter(**{self.organization_path: self.organization})
-
-
 @extend_schema_view(
     list=extend_schema(summary="List the organization's API keys (never the keys themselves)"),
     retrieve=extend_schema(summary="Get an API key (never the key itself)"),
@@ -81,7 +60,6 @@ class ApiKeyViewSet(
 ):
     permission_classes = [IsOrganizationAdmin]
     serializer_class = ApiKeySerializer
-    organization_path = "membership__organization"
     queryset = ApiKey.objects.none()
 
     def get_queryset(self):

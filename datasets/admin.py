@@ -20,7 +20,6 @@ def _services():
 
 class DataSetFieldInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = DataSetField
-    organization_path = "data_set__organization"
     extra = 0
     fields = ["order", "name", "field_type"]
 
@@ -74,7 +73,6 @@ class DataSetRecordForm(forms.ModelForm):
 
 @admin.register(DataSetRecord)
 class DataSetRecordAdmin(AuditedAdmin, OrganizationScopedAdmin):
-    organization_path = "data_set__organization"
     form = DataSetRecordForm
     list_display = ["id", "data_set", "created_date", "updated_date", "updated_by"]
     list_filter = ["data_set__organization", "data_set"]

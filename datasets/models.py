@@ -14,6 +14,7 @@ class DataSetFieldType(models.TextChoices):
 
 class DataSet(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="data_sets"
     )
@@ -27,6 +28,7 @@ class DataSet(models.Model):
 
 class DataSetField(models.Model):
     id = MuidField()
+    organization_path = "data_set__organization"
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="fields")
     name = models.CharField(max_length=255)
     field_type = models.CharField(max_length=10, choices=DataSetFieldType.choices)
@@ -46,6 +48,7 @@ class DataSetRecord(Audited):
     """`cells` maps DataSetField id -> value (string, number, or ISO-8601 date-time string)."""
 
     id = MuidField()
+    organization_path = "data_set__organization"
     data_set = models.ForeignKey(DataSet, on_delete=models.CASCADE, related_name="records")
     cells = models.JSONField(default=dict)
 

@@ -11,7 +11,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.serializers import service_errors
-from accounts.views import AdminsAndMembers, OrganizationScoped
+from accounts.tenancy import OrganizationScoped
+from accounts.views import AdminsAndMembers
 from datasets.models import DataSet, DataSetRecord
 from datasets.serializers import (
     DataSetRecordSerializer,

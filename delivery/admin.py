@@ -78,7 +78,6 @@ class AttemptInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.St
 
 @admin.register(Delivery)
 class DeliveryAdmin(OrganizationScopedAdmin):
-    organization_path = "organization"
     list_display = ["id", "event_type", "webhook_link", "badge", "tries", "http",
                     "created", "last_try"]
     list_filter = ["status", HttpStatusFilter, "event__type", "webhook", "created_date"]

@@ -16,6 +16,7 @@ class DeliveryStatus(models.TextChoices):
 
 class Delivery(models.Model):
     id = MuidField()
+    organization_path = "organization"
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="deliveries")
     # Kept when the webhook is deleted, so its history stays readable. Indexed by
     # (webhook, status, created_date) below only: a second index would cost every insert.
@@ -77,6 +78,7 @@ class Delivery(models.Model):
 
 
 class Attempt(models.Model):
+    organization_path = "delivery__organization"
     # No index of its own: the unique (delivery, number) index below serves every lookup by
     # delivery. Delivery ids are random, so each index on them costs a recorded batch of 100
     # tries about 100 scattered pages written.
@@ -105,6 +107,7 @@ class Attempt(models.Model):
 class WorkerHeartbeat(models.Model):
     """The last time each worker ran the heartbeat task that beat sends."""
 
+    organization_path = None  # about a worker process, owned by no organization
     hostname = models.CharField(max_length=255, unique=True)
     last_seen = models.DateTimeField()
 
@@ -115,6 +118,7 @@ class WorkerHeartbeat(models.Model):
 class WebhookHealth(models.Model):
     """How a webhook's deliveries have been ending, for auto-disable and the admin."""
 
+    organization_path = "webhook__organization"
     webhook = models.OneToOneField(
         "subscriptions.Webhook", on_delete=models.CASCADE, primary_key=True, related_name="health"
     )

@@ -8,7 +8,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import IsOrganizationAdmin, current_organization
+from accounts.permissions import IsOrganizationAdmin
+from accounts.tenancy import OrganizationScoped
 from api.errors import Conflict
 from delivery import services
 from delivery.filters import DeliveryFilter, EventFilter
@@ -29,16 +30,14 @@ from subscriptions.views import OrganizationWebhooks
 LOOKUP = "[A-Za-z0-9_-]{1,22}"
 
 
-class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
+class DeliveryViewSet(OrganizationScoped, viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsOrganizationAdmin]
     filterset_class = DeliveryFilter
     lookup_value_regex = LOOKUP
     queryset = Delivery.objects.none()
 
     def get_queryset(self):
-        queryset = Delivery.objects.filter(
-            organization=current_organization(self.request)
-        ).select_related("event").order_by("-created_date")
+        queryset = self.scope(Delivery.objects.select_related("event").order_by("-created_date"))
         if self.action == "retrieve":
             queryset = queryset.prefetch_related("attempts")
         return queryset
@@ -53,7 +52,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(DeliverySerializer(new).data, status=status.HTTP_202_ACCEPTED)
 
 
-class EventViewSet(viewsets.ReadOnlyModelViewSet):
+class EventViewSet(OrganizationScoped, viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsOrganizationAdmin]
     serializer_class = EventSerializer
     filterset_class = EventFilter
@@ -62,7 +61,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            Event.objects.filter(organization=current_organization(self.request))
+            self.scope(Event.objects.all())
             .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("id")))
             .order_by("-created_date")
         )

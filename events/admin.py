@@ -24,7 +24,6 @@ def pretty_json(text) -> str:
 
 
 class EventAdmin(OrganizationScopedAdmin):
-    organization_path = "organization"
     list_display = ["id", "type", "created", "run_id", "organization"]
     list_filter = ["type", "created_date"]
     search_fields = ["id", "run_id", "subject_id"]

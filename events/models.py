@@ -7,6 +7,7 @@ from kernel.ids import MuidField
 
 class Event(models.Model):
     id = MuidField()  # also the `webhook-id` header, the same on every try and redelivery
+    organization_path = "organization"
     # No index of its own: (organization, created_date) below serves every lookup by
     # organization, and each index is paid for by every change that emits an event.
     organization = models.ForeignKey(

@@ -110,7 +110,6 @@ class IncomingRequestInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin,
 @admin.register(IncomingWebhook)
 class IncomingWebhookAdmin(AuditedAdmin, OrganizationScopedAdmin):
     form = IncomingWebhookForm
-    organization_path = "organization"
     list_display = ["name", "organization", "target", "status_badge", "public_url",
                     "created_date"]
     list_filter = ["status"]

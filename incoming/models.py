@@ -39,6 +39,7 @@ class IncomingOutcome(models.TextChoices):
 
 class IncomingWebhook(Audited):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="incoming_webhooks"
     )
@@ -96,6 +97,7 @@ class IncomingRequest(models.Model):
     """One request to an incoming webhook's URL, whatever became of it."""
 
     id = MuidField()
+    organization_path = "incoming_webhook__organization"
     incoming_webhook = models.ForeignKey(
         IncomingWebhook, on_delete=models.CASCADE, related_name="requests"
     )
@@ -124,6 +126,7 @@ class IncomingIdempotencyKey(models.Model):
     the request creates, so a concurrent duplicate waits on (or fails against) the unique
     constraint and then answers with what is stored here."""
 
+    organization_path = "incoming_webhook__organization"
     incoming_webhook = models.ForeignKey(
         IncomingWebhook, on_delete=models.CASCADE, related_name="idempotency_keys"
     )

@@ -14,7 +14,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import IsOrganizationAdmin, current_organization
+from accounts.permissions import IsOrganizationAdmin
+from accounts.tenancy import OrganizationScoped
 from api.error_body import error_response
 from api.throttles import incoming_rate_limited
 from datasets.models import DataSet
@@ -93,7 +94,7 @@ def receive_incoming(request: HttpRequest, token: str) -> JsonResponse:
 
 
 class _IncomingWebhookViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+    OrganizationScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Incoming webhooks of one workflow or data set; organization Admins only."""
@@ -108,10 +109,7 @@ class _IncomingWebhookViewSet(
     def get_parent(self):
         if not hasattr(self, "_parent"):
             self._parent = get_object_or_404(
-                self.parent_model.objects.filter(
-                    organization=current_organization(self.request)
-                ),
-                pk=self.kwargs[self.parent_kwarg],
+                self.scope(self.parent_model.objects.all()), pk=self.kwargs[self.parent_kwarg]
             )
         return self._parent
 
@@ -135,7 +133,7 @@ class _IncomingWebhookViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         webhook = services.create_incoming_webhook(
-            current_organization(request), **{self.parent_field: self.get_parent()},
+            self.organization, **{self.parent_field: self.get_parent()},
             **serializer.to_service_data(), actor=request.user,
         )
         return Response(self.get_serializer(webhook).data, status=status.HTTP_201_CREATED)

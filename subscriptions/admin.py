@@ -129,7 +129,6 @@ def status_badge(status: str):
 
 class WebhookAdmin(admin_views.WebhookAdminViews, AuditedAdmin, OrganizationScopedAdmin):
     form = WebhookForm
-    organization_path = "organization"
     list_display = ["title", "badge", "trigger_list", "scope", "organization"]
     list_display_links = ["title"]
     list_filter = ["status", "organization"]

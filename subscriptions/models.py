@@ -13,6 +13,7 @@ class WebhookStatus(models.TextChoices):
 
 class Webhook(Audited):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="webhooks"
     )
@@ -65,6 +66,7 @@ class WebhookSecret(models.Model):
     """Several secrets can sign at once: after a rotation the old one keeps signing until
     `expires_date`, so receivers can switch without dropping a delivery."""
 
+    organization_path = "webhook__organization"
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="secrets")
     secret = models.CharField(max_length=100)
     created_date = models.DateTimeField(auto_now_add=True)

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import AuditSerializer
+from accounts.tenancy import scoped
 from api.strict_fields import StrictTypesMixin
 from datasets.models import DataSet
 from kernel.catalog import TRIGGERS
@@ -17,7 +18,7 @@ class OrgScopedPrimaryKey(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         organization = self.context["organization"]
-        return self.queryset.filter(organization=organization)
+        return scoped(self.queryset, organization)
 
 
 @extend_schema_field({

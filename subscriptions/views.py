@@ -6,7 +6,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import IsOrganizationAdmin, current_organization
+from accounts.permissions import IsOrganizationAdmin
+from accounts.tenancy import OrganizationScoped
 from kernel.timefmt import iso_ms
 from subscriptions import services
 from subscriptions.models import Webhook
@@ -20,7 +21,7 @@ from subscriptions.serializers import (
 # /api/v1/webhooks/{id}: the webhooks of the caller's organization, for its Admins; also the
 # base of the routes about a webhook's deliveries (delivery/views.py). No docstring: the OpenAPI
 # schema would take it as the description of every operation without one.
-class OrganizationWebhooks(viewsets.GenericViewSet):
+class OrganizationWebhooks(OrganizationScoped, viewsets.GenericViewSet):
     serializer_class = WebhookSerializer
     permission_classes = [IsOrganizationAdmin]
     lookup_value_regex = "[A-Za-z0-9_-]{1,22}"
@@ -28,7 +29,7 @@ class OrganizationWebhooks(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return (
-            Webhook.objects.filter(organization=current_organization(self.request))
+            self.scope(Webhook.objects.all())
             .select_related("created_by", "updated_by")
             .order_by("created_date")
         )
@@ -37,7 +38,7 @@ class OrganizationWebhooks(viewsets.GenericViewSet):
         context = super().get_serializer_context()
         if getattr(self, "swagger_fake_view", False):
             return context
-        context["organization"] = current_organization(self.request)
+        context["organization"] = self.organization
         return context
 
 
@@ -51,7 +52,7 @@ class WebhookViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         webhook, secret = services.create_webhook(
-            current_organization(request), serializer.to_service_data(), actor=request.user
+            self.organization, serializer.to_service_data(), actor=request.user
         )
         webhook.secret = secret
         return Response(WebhookWithSecretSerializer(webhook).data, status=status.HTTP_201_CREATED)

@@ -1,9 +1,17 @@
-"""Fixtures shared by the suite: a real Celery worker process and a real HTTP receiver."""
+"""Fixtures shared by the suite: two organizations with members and API keys, a real Celery
+worker process and a real HTTP receiver."""
 
 import pytest
 
+from tests.support.builders import Org, organization_with_members
 from tests.support.receiver import Receiver
 from tests.support.worker import IDLE_QUEUE, WorkerProcess, database_url_for_workers
+
+
+@pytest.fixture
+def orgs(db) -> dict[str, Org]:
+    """Organizations "a" and "b", each with an Admin, a Member and a Guest who have API keys."""
+    return {"a": organization_with_members("a"), "b": organization_with_members("b")}
 
 
 @pytest.fixture(scope="session")

@@ -90,7 +90,6 @@ class ReadOnlyAdminMixin:
 
 class WorkflowVersionInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = WorkflowVersion
-    organization_path = "workflow__organization"
     extra = 0
     fields = ["number", "status", "created_date"]
     readonly_fields = ["created_date"]
@@ -115,7 +114,6 @@ class WorkflowAdmin(OrganizationScopedAdmin):
 class TaskTemplateInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = TaskTemplate
     form = TaskTemplateForm
-    organization_path = "version__workflow__organization"
     extra = 0
     fields = ["order", "name", "task_type", "stop_task", "hidden_by_default", "group_id",
               "subjects"]
@@ -124,7 +122,6 @@ class TaskTemplateInline(OrganizationScopedInlineMixin, admin.TabularInline):
 class FormFieldTemplateInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = FormFieldTemplate
     form = FormFieldTemplateForm
-    organization_path = "version__workflow__organization"
     extra = 0
     fields = ["task", "order", "label", "field_type", "required", "hidden_by_default",
               "options", "group_id"]
@@ -133,14 +130,12 @@ class FormFieldTemplateInline(OrganizationScopedInlineMixin, admin.TabularInline
 class ConditionalRuleInline(OrganizationScopedInlineMixin, admin.StackedInline):
     model = ConditionalRule
     form = ConditionalRuleForm
-    organization_path = "version__workflow__organization"
     extra = 0
     fields = ["order", "action", "condition", "target_tasks_refs", "target_fields_refs"]
 
 
 @admin.register(WorkflowVersion)
 class WorkflowVersionAdmin(OrganizationScopedAdmin):
-    organization_path = "workflow__organization"
     list_display = ["__str__", "workflow", "number", "status", "created_date"]
     list_filter = ["status", "workflow__organization"]
     search_fields = ["workflow__name", "id"]
@@ -162,7 +157,6 @@ class WorkflowVersionAdmin(OrganizationScopedAdmin):
 
 class TaskInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
     model = Task
-    organization_path = "run__organization"
     fields = [
         "order", "name", "task_type", "status", "stopped", "hidden", "ready", "completed_date",
         "completed_by",
@@ -172,7 +166,6 @@ class TaskInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.Tabul
 
 class FormFieldValueInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
     model = FormFieldValue
-    organization_path = "run__organization"
     fields = ["template", "value", "hidden", "updated_date", "updated_by"]
     readonly_fields = fields
     show_change_link = False
@@ -181,7 +174,6 @@ class FormFieldValueInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, a
 class ApprovalInline(ReadOnlyInlineMixin, OrganizationScopedInlineMixin, admin.TabularInline):
     model = Approval
     fk_name = "run"
-    organization_path = "run__organization"
     fields = ["approval_task", "subject_task", "status", "reviewed_by", "comment", "created_date"]
     readonly_fields = fields
 
@@ -232,7 +224,6 @@ class WorkflowRunAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 @admin.register(Task)
 class TaskAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
-    organization_path = "run__organization"
     list_display = [
         "name", "run", "task_type", "status", "stopped", "hidden", "ready", "updated_date",
     ]
@@ -261,7 +252,6 @@ class TaskAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
-    organization_path = "run__organization"
     list_display = ["subject_task", "approval_task", "status", "run", "reviewed_by", "created_date"]
     list_filter = ["status", "run__organization"]
     search_fields = ["run__name", "subject_task__name", "approval_task__name", "comment"]
@@ -277,7 +267,6 @@ class ApprovalAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 class FormFieldInline(OrganizationScopedInlineMixin, admin.TabularInline):
     model = FormField
-    organization_path = "form__organization"
     extra = 0
     fields = ["order", "label", "field_type", "required", "options"]
 
@@ -297,7 +286,6 @@ class FormAdmin(OrganizationScopedAdmin):
 
 @admin.register(FormResponse)
 class FormResponseAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
-    organization_path = "form__organization"
     list_display = ["id", "form", "status", "created_date", "created_by", "completed_date"]
     list_filter = ["status", "form__organization", "form"]
     search_fields = ["id", "form__name"]

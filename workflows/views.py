@@ -25,7 +25,8 @@ from rest_framework.response import Response
 from accounts.models import Membership, Role
 from accounts.permissions import HasRole
 from accounts.serializers import service_errors
-from accounts.views import AdminsAndMembers, OrganizationScoped
+from accounts.tenancy import OrganizationScoped
+from accounts.views import AdminsAndMembers
 from workflows.models import (
     Form,
     FormResponse,
@@ -173,7 +174,7 @@ class WorkflowRunViewSet(
         emails = data.get("assignees") or []
         members = {
             email.lower()
-            for email in Membership.objects.filter(organization=self.organization)
+            for email in self.scope(Membership.objects.all())
             .values_list("user__email", flat=True)
         }
         missing = [email for email in emails if email.lower() not in members]

@@ -9,22 +9,20 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.services import add_member, create_organization
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from events.examples import stored_examples
 from events.models import Event
 from subscriptions.models import Webhook, WebhookSecret
+from tests.support import builders
+from tests.support.builders import PASSWORD
 
-PASSWORD = "dashboard-password"
 SECOND = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
 
 @pytest.fixture
 def org(db):
-    organization = create_organization("Dash Org")
-    add_member(organization, "dash@example.com", Role.ADMIN, password=PASSWORD, staff=True,
-               username="dash")
+    organization = builders.organization("Dash Org")
+    builders.staff_admin(organization, "dash", email="dash@example.com")
     return organization
 
 
@@ -190,12 +188,10 @@ def test_recover_shows_how_many_before_resending(admin_client, org):
 def test_webhook_api_has_name_and_description_and_test_of_a_type(org):
     from rest_framework.test import APIClient
 
-    from accounts.keys import create_api_key
     from accounts.models import Membership
 
-    _, raw = create_api_key(Membership.objects.get(organization=org))
     api = APIClient()
-    api.credentials(HTTP_X_API_KEY=raw)
+    api.credentials(HTTP_X_API_KEY=builders.api_key(Membership.objects.get(organization=org)))
     created = api.post("/api/v1/webhooks", {
         "name": "CRM", "description": "d", "url": "http://127.0.0.1:9/",
         "triggers": ["TaskReady"]}, format="json")

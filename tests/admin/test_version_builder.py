@@ -6,21 +6,18 @@ import json
 
 import pytest
 
-from accounts.models import Role
-from accounts.services import add_member, create_organization
 from kernel.ids import new_muid
+from tests.support import builders
+from tests.support.builders import PASSWORD
 from workflows.builder import create_workflow
 from workflows.models import ConditionalRule, FormFieldTemplate, TaskTemplate, WorkflowVersion
 from workflows.services import start_run
 
-PASSWORD = "builder-password"
-
 
 @pytest.fixture
 def admin_client(client, db):
-    organization = create_organization("Builder Org")
-    add_member(organization, "builder@example.com", Role.ADMIN, password=PASSWORD, staff=True,
-               username="builder")
+    organization = builders.organization("Builder Org")
+    builders.staff_admin(organization, "builder", email="builder@example.com")
     assert client.login(username="builder", password=PASSWORD)
     workflow = create_workflow(organization, "Onboarding", tasks=[{"key": "a", "name": "Old"}])
     return client, workflow

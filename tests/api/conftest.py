@@ -1,49 +1,12 @@
-"""Fixtures for the API tests: two organizations, each with an Admin, a Member and a Guest who
-have API keys, an `api` helper calling /api/v1/ with X-API-Key, and a sample of domain data."""
+"""Fixtures for the API tests: an `api` helper calling /api/v1/ with X-API-Key as a member of
+one of the two organizations of `orgs` (tests/conftest.py), and a sample of domain data."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.keys import create_api_key
-from accounts.models import Membership, Organization, Role
-from accounts.services import add_member, create_organization
-
-PASSWORD = "test-password"
-
-
-@dataclass
-class Org:
-    org: Organization
-    admin: Membership
-    member: Membership
-    guest: Membership
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def membership(self, role: str) -> Membership:
-        return {"admin": self.admin, "member": self.member, "guest": self.guest}[role]
-
-
-def _org(slug: str) -> Org:
-    org = create_organization(f"Org {slug.upper()}")
-    members = {
-        role: add_member(
-            org, f"{role}-{slug}@example.com", getattr(Role, role.upper()),
-            password=PASSWORD, staff=(role == "admin"), username=f"{role}-{slug}",
-        )
-        for role in ("admin", "member", "guest")
-    }
-    result = Org(org=org, **members)
-    for role, membership in members.items():
-        _, raw = create_api_key(membership, name=f"{role} key")
-        result.keys[role] = raw
-    return result
-
-
-@pytest.fixture
-def orgs(db) -> dict[str, Org]:
-    return {"a": _org("a"), "b": _org("b")}
+from tests.support.builders import Org
 
 
 class Api:

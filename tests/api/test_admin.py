@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import ApiKey
 from datasets.models import DataSetRecord
-from tests.api.conftest import PASSWORD
+from tests.support.builders import PASSWORD
 from workflows.models import Task
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import ApiKey
-from accounts.services import add_member
-from tests.api.conftest import PASSWORD
+from tests.support import builders
+from tests.support.builders import PASSWORD
 
 KEY = re.compile(r"psk_[A-Za-z0-9_-]{20,}")
 
@@ -85,7 +85,7 @@ def test_command_prints_a_working_key_alone_on_stdout(orgs, api):
 def test_command_errors_name_what_is_wrong(orgs):
     with pytest.raises(CommandError, match="No member 'nobody@example.com'"):
         run("--email", "nobody@example.com")
-    add_member(orgs["b"].org, "admin-a@example.com", username="admin-a")
+    builders.member(orgs["b"].org, "admin-a@example.com", username="admin-a")
     with pytest.raises(CommandError, match="several organizations"):
         run("--email", "admin-a@example.com")
     out, _ = run("--email", "admin-a@example.com", "--organization", orgs["b"].org.name)

@@ -10,14 +10,12 @@ import pytest
 from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from accounts.models import Role
-from accounts.services import add_member, create_organization
 from delivery.models import Delivery, DeliveryStatus
 from subscriptions.models import Webhook
+from tests.support import builders
+from tests.support.builders import PASSWORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-
-PASSWORD = "browser-test-password"
 
 
 def lower_keys(headers: dict) -> dict:
@@ -37,10 +35,9 @@ def reload_until(page, selector: str, timeout: float = 20.0) -> None:
 def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
     live_server, worker, receiver, page
 ):
-    organization = create_organization("Browser Org")
-    add_member(organization, "admin@browser.test", Role.ADMIN, password=PASSWORD, staff=True,
-               username="browser-admin")
-    other = create_organization("Someone Else")
+    organization = builders.organization("Browser Org")
+    builders.staff_admin(organization, "browser-admin", email="admin@browser.test")
+    other = builders.organization("Someone Else")
     base = live_server.url
 
     # Log in as the organization's Admin.

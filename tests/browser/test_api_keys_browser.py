@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import ApiKey, Role
-from accounts.services import add_member, create_organization
+from accounts.models import ApiKey
+from tests.support import builders
+from tests.support.builders import PASSWORD
 
 pytestmark = [pytest.mark.timeout(120)]
-
-PASSWORD = "browser-test-password"
 
 
 def login(page, base: str, username: str) -> None:
@@ -26,9 +25,8 @@ def login(page, base: str, username: str) -> None:
 
 
 def test_api_key_created_in_the_admin_works_against_the_api(live_server, page, transactional_db):
-    organization = create_organization("Keys Org")
-    add_member(organization, "keys@browser.test", Role.ADMIN, password=PASSWORD, staff=True,
-               username="keys-admin")
+    organization = builders.organization("Keys Org")
+    builders.staff_admin(organization, "keys-admin", email="keys@browser.test")
     base = live_server.url
     login(page, base, "keys-admin")
 

@@ -12,15 +12,14 @@ import pytest
 from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from accounts.models import Role
-from accounts.services import add_member, create_organization
 from delivery.models import Delivery, DeliveryStatus
 from subscriptions.models import Webhook
+from tests.support import builders
+from tests.support.builders import PASSWORD
 from tests.support.receiver import Receiver, Reply
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
-PASSWORD = "browser-test-password"
 SECOND = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
 
@@ -55,9 +54,8 @@ def send_test(page, base: str, webhook: Webhook, event_type: str) -> None:
 def test_named_webhooks_show_their_health_and_a_filtered_delivery_log(
     live_server, worker, receiver, page
 ):
-    organization = create_organization("Dashboard Org")
-    add_member(organization, "dash@browser.test", Role.ADMIN, password=PASSWORD, staff=True,
-               username="dash-admin")
+    organization = builders.organization("Dashboard Org")
+    builders.staff_admin(organization, "dash-admin", email="dash@browser.test")
     base = live_server.url
     page.goto(f"{base}/admin/")
     page.fill("#id_username", "dash-admin")
@@ -133,9 +131,8 @@ def test_send_test_of_a_chosen_type_arrives_at_the_local_receiver_and_verifies(
     from tests.support.local_receiver import LocalReceiver
     from tests.support.worker import database_url_for_workers
 
-    organization = create_organization("Local Org")
-    add_member(organization, "local@browser.test", Role.ADMIN, password=PASSWORD, staff=True,
-               username="local-admin")
+    organization = builders.organization("Local Org")
+    builders.staff_admin(organization, "local-admin", email="local@browser.test")
     base = live_server.url
     page.goto(f"{base}/admin/")
     page.fill("#id_username", "local-admin")

@@ -8,20 +8,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import Role
-from accounts.services import add_member, create_organization
+from tests.support import builders
+from tests.support.builders import PASSWORD
 from workflows.builder import create_workflow
 from workflows.models import ConditionalRule, FormFieldTemplate, TaskTemplate, WorkflowVersion
 
 pytestmark = [pytest.mark.timeout(120)]
 
-PASSWORD = "browser-test-password"
-
 
 def test_version_with_rule_and_approval_in_one_save(live_server, page, transactional_db):
-    organization = create_organization("Builder Org")
-    add_member(organization, "builder@browser.test", Role.ADMIN, password=PASSWORD, staff=True,
-               username="builder-admin")
+    organization = builders.organization("Builder Org")
+    builders.staff_admin(organization, "builder-admin", email="builder@browser.test")
     workflow = create_workflow(organization, "Hiring", tasks=[{"key": "a", "name": "Old"}])
     base = live_server.url
     page.goto(f"{base}/admin/")

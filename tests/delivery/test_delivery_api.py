@@ -3,10 +3,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.keys import create_api_key
 from delivery.models import DeliveryStatus
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.delivery.helpers import wait_for_delivery
+from tests.support.builders import api_key, organization_with_admin
 from tests.support.receiver import Reply
 
 pytestmark = pytest.mark.integration
@@ -14,12 +14,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def setup(worker, receiver):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     webhook, _ = create_webhook(
         organization, {"url": receiver.url, "triggers": ["DataSetRecordCreated"]}
     )
     client = APIClient()
-    client.credentials(HTTP_X_API_KEY=create_api_key(admin)[1])
+    client.credentials(HTTP_X_API_KEY=api_key(admin))
     return webhook, client
 
 

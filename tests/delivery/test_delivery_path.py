@@ -11,7 +11,8 @@ from delivery.tries import LOST_TRY_ERROR
 from events.models import Event
 from subscriptions.models import WebhookStatus
 from subscriptions.services import create_webhook, rotate_secret
-from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.delivery.helpers import wait_for_delivery
+from tests.support.builders import organization_with_admin
 from tests.support.receiver import Reply
 
 pytestmark = pytest.mark.integration
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def webhook_and_secret(worker, receiver):
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     webhook, secret = create_webhook(
         organization, {"url": receiver.url, "triggers": ["DataSetRecordCreated"]},
         actor=membership.user,
@@ -140,7 +141,7 @@ def test_a_fan_out_batch_keeps_each_deliverys_own_tries_and_record(worker):
     from datasets.services import create_data_set, create_record
     from tests.support.receiver import Receiver
 
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     data_set = create_data_set(organization, "D", [{"name": "N", "fieldType": "Text"}])
     with Receiver() as ok, Receiver() as flaky, Receiver() as gone, Receiver() as down:
         flaky.reply_with(Reply(500))
@@ -182,7 +183,7 @@ def test_a_slow_answer_marks_the_endpoint_slow_and_a_fast_one_does_not(
 
 
 def test_custom_headers_are_sent_on_every_try_and_kept_out_of_the_record(worker, receiver):
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     webhook, secret = create_webhook(organization, {
         "url": receiver.url, "triggers": ["DataSetRecordCreated"],
         "headers": {"X-Api-Key": "gateway-key-123", "X-Route": "eu"}}, actor=membership.user)

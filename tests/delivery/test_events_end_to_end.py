@@ -13,7 +13,7 @@ from datasets.services import create_data_set, create_record, delete_record, upd
 from delivery.models import Delivery, DeliveryStatus
 from events.models import Event
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 from workflows import services
 from workflows.builder import create_form, create_workflow
 from workflows.form_services import create_form_response, submit_form_response
@@ -78,7 +78,7 @@ def check_run(data, *, completed: bool):
 
 
 def test_every_event_type_reaches_the_receiver_with_the_spec_shape(worker, receiver):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     actor = admin.user
     workflow = create_workflow(organization, "Repairs", tasks=[
         {"key": "quote", "name": "Quote", "formFields": [
@@ -173,7 +173,7 @@ def test_every_event_type_reaches_the_receiver_with_the_spec_shape(worker, recei
 
 
 def test_task_checked_and_unchecked_triggers_filter_by_direction(worker, receiver):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     workflow = create_workflow(organization, "W", tasks=[{"key": "a", "name": "A"},
                                                          {"key": "b", "name": "B"}])
     create_webhook(organization, {"url": receiver.url + "/checked", "triggers": ["TaskChecked"]})
@@ -191,7 +191,7 @@ def test_task_checked_and_unchecked_triggers_filter_by_direction(worker, receive
 
 
 def test_scope_to_one_workflow_and_one_task(worker, receiver):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     tasks = [{"key": "a", "name": "A"}, {"key": "b", "name": "B"}]
     mine = create_workflow(organization, "Mine", tasks=tasks)
     other = create_workflow(organization, "Other", tasks=tasks)
@@ -210,7 +210,7 @@ def test_scope_to_one_workflow_and_one_task(worker, receiver):
 
 
 def test_a_rolled_back_change_sends_nothing(worker, receiver):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     data_set = create_data_set(organization, "D", [{"name": "Name", "fieldType": "Text"}])
     create_webhook(organization, {"url": receiver.url, "triggers": ["DataSetRecordCreated"]})
     field_id = data_set.fields.get().id
@@ -226,7 +226,7 @@ def test_a_rolled_back_change_sends_nothing(worker, receiver):
 
 
 def test_an_unrelated_save_fires_nothing(worker, receiver):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     workflow = create_workflow(organization, "W", tasks=[{"key": "a", "name": "A"}])
     run = services.start_run(workflow, actor=admin.user)
     before = Event.objects.count()

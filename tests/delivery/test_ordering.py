@@ -18,8 +18,9 @@ from delivery.services import redeliver
 from delivery.tries import SentTry, claim_tries, record_tries
 from kernel.catalog import EventType
 from subscriptions.services import create_webhook, replace_webhook
-from tests.delivery.helpers import org_with_admin
 from tests.domain import factories as f
+from tests.support import builders
+from tests.support.builders import organization_with_admin
 from workflows import services as runs
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def woken(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def records():
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     data_set = create_data_set(organization, "Leads", [{"name": "Name", "fieldType": "Text"}])
     field_id = data_set.fields.get().id
     ordered, _ = create_webhook(organization, {"url": URL, "triggers": RECORD_TRIGGERS,
@@ -83,8 +84,8 @@ def test_places_follow_the_events_of_each_subject_and_only_for_an_ordered_webhoo
 
 
 def test_a_runs_events_share_one_line_whatever_task_they_are_about():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     webhook, _ = create_webhook(org, {"url": URL, "ordered_delivery": True, "triggers": [
         "ChecklistCreated", "TaskCheckedUnchecked", "TaskReady", "ChecklistCompleted"]})
     workflow = f.workflow(org, [f.task("a"), f.task("b")])

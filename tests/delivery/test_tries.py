@@ -15,14 +15,14 @@ from delivery.policy import RetryPolicy
 from delivery.services import send_test
 from delivery.tries import LOST_TRY_ERROR, SentTry, TryOutcome, claim_tries, record_tries
 from subscriptions.services import create_webhook, delete_webhook
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def webhook():
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     return create_webhook(organization, {"url": "http://127.0.0.1:9/hook",
                                          "triggers": ["TaskReady"]}, actor=membership.user)[0]
 

@@ -1,28 +1,10 @@
-"""Small builders for domain tests: an organization with members, workflows from task lists."""
+"""Small builders for domain tests: workflows from task lists, and views of a run's state.
+Organizations and their members come from tests/support/builders.py."""
 
 from __future__ import annotations
 
-from itertools import count
-
-from accounts.models import Role
-from accounts.services import add_member, create_organization
 from workflows.builder import create_workflow
 from workflows.models import FormFieldValue, Task, WorkflowRun
-
-_numbers = count(1)
-
-
-def organization(name: str = "Acme"):
-    return create_organization(f"{name} {next(_numbers)}")
-
-
-def member(org, email: str | None = None, role: str = Role.MEMBER):
-    email = email or f"user{next(_numbers)}@example.com"
-    return add_member(org, email, role)
-
-
-def user(org, email: str | None = None):
-    return member(org, email).user
 
 
 def task(key: str, **extra) -> dict:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from kernel.domain_errors import DomainConflict
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 from workflows.models import Approval, RunStatus, WorkflowRun
 
@@ -16,17 +17,17 @@ NC, C = "NotCompleted", "Completed"
 
 @pytest.fixture
 def org():
-    return f.organization()
+    return builders.organization()
 
 
 @pytest.fixture
 def actor(org):
-    return f.user(org, "worker@example.com")
+    return builders.user(org, "worker@example.com")
 
 
 @pytest.fixture
 def reviewer(org):
-    return f.user(org, "boss@example.com")
+    return builders.user(org, "boss@example.com")
 
 
 @pytest.fixture

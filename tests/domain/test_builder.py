@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.domain import factories as f
+from tests.support import builders
 from workflows.builder import create_form, create_version, create_workflow
 from workflows.models import (
     ConditionalRule,
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def org():
-    return f.organization()
+    return builders.organization()
 
 
 def test_workflow_version_tasks_fields_and_rules(org):

@@ -4,6 +4,7 @@ Hide together, and re-evaluation of a run on every change."""
 import pytest
 
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 from workflows.conditions import FieldReading, Rule, clause_matches, evaluate_rules, is_hidden
 
@@ -90,8 +91,8 @@ def test_or_of_ands():
 class TestRunRules:
     @pytest.fixture
     def setup(self):
-        org = f.organization()
-        actor = f.user(org)
+        org = builders.organization()
+        actor = builders.user(org)
         tasks = [
             f.task("intake", formFields=[
                 f.field("country", "Select", options=["FR", "US", "DE"]),

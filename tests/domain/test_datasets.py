@@ -6,19 +6,19 @@ from django.core.exceptions import ValidationError
 from datasets import services
 from datasets.models import DataSetField, DataSetRecord
 from events.models import Event
-from tests.domain import factories as f
+from tests.support import builders
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def org():
-    return f.organization()
+    return builders.organization()
 
 
 @pytest.fixture
 def actor(org):
-    return f.user(org)
+    return builders.user(org)
 
 
 @pytest.fixture

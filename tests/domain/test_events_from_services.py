@@ -6,6 +6,7 @@ from django.core.exceptions import ImproperlyConfigured
 from events.models import Event
 from kernel import outbox
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import form_services, services
 from workflows.builder import create_form
 from workflows.models import FormField, FormResponse
@@ -23,8 +24,8 @@ def mark():
 
 
 def test_service_changes_fire_exactly_their_transitions():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     wf = f.workflow(org, [
         f.task("a", formFields=[f.field("x")]), f.task("gate", stopTask=True), f.task("c"),
         f.task("d", hiddenByDefault=True),

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from kernel.domain_errors import DomainConflict
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import form_services
 from workflows.builder import create_form
 from workflows.models import FormField, FormResponse
@@ -14,12 +15,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def org():
-    return f.organization()
+    return builders.organization()
 
 
 @pytest.fixture
 def actor(org):
-    return f.user(org)
+    return builders.user(org)
 
 
 @pytest.fixture

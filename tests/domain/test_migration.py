@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from events.models import Event
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 from workflows.builder import create_version
 from workflows.models import Task, VersionStatus
@@ -16,8 +17,8 @@ NC, C = "NotCompleted", "Completed"
 
 
 def test_migrate_run_to_new_version():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     wf = f.workflow(org, [
         f.task("a", formFields=[f.field("size", "Number"), f.field("color", "Select",
                                                                   options=["red", "blue"])]),

@@ -10,6 +10,7 @@ from datasets.models import DataSetRecord
 from datasets.services import create_data_set, create_record, delete_record, update_record
 from subscriptions.services import create_webhook
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +29,8 @@ BUDGET = {
 
 @pytest.fixture
 def setting():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     for trigger in ("DataSetRecordCreated", "DataSetRecordUpdated", "DataSetRecordDeleted",
                     "TaskCheckedUnchecked", "TaskReady", "TaskNotReady", "ChecklistCreated"):
         create_webhook(org, {"url": f"http://127.0.0.1:9/{trigger}",

@@ -9,6 +9,7 @@ from kernel.catalog import EventType
 from kernel.domain_errors import DomainConflict
 from kernel.outbox import suppressed
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 from workflows.models import FormFieldValue, RunStatus, Task, WorkflowRun
 
@@ -19,12 +20,12 @@ NC, C = "NotCompleted", "Completed"
 
 @pytest.fixture
 def org():
-    return f.organization()
+    return builders.organization()
 
 
 @pytest.fixture
 def actor(org):
-    return f.user(org, "runner@example.com")
+    return builders.user(org, "runner@example.com")
 
 
 def start(org, actor, tasks, rules=(), **kwargs):
@@ -50,7 +51,7 @@ def test_start_run_creates_tasks_and_values_with_derived_state(org, actor):
 
 
 def test_start_run_applies_field_values_and_assignees(org, actor):
-    f.member(org, "ann@example.com")
+    builders.member(org, "ann@example.com")
     wf = f.workflow(org, [f.task("a", formFields=[f.field("age", "Number")])])
     age_id = wf.latest_version().field_templates.get().id
     run = services.start_run(

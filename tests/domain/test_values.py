@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.domain import factories as f
+from tests.support import builders
 from workflows.values import (
     FieldValueError,
     normalize_value,
@@ -57,9 +57,9 @@ def test_invalid(field_type, value):
 
 @pytest.mark.django_db
 def test_members_are_emails_of_the_organization():
-    org = f.organization()
-    f.member(org, "Ann@Example.com")
-    f.member(f.organization(), "other@example.com")
+    org = builders.organization()
+    builders.member(org, "Ann@Example.com")
+    builders.member(builders.organization(), "other@example.com")
     members = organization_member_emails(org)
     assert normalize_value("Members", "ann@example.com", member_emails=members) == [
         "Ann@Example.com"

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from accounts.keys import create_api_key
 from accounts.models import Role
-from accounts.services import add_member, create_organization
 from datasets.services import create_data_set
 from incoming.services import create_incoming_webhook
+from tests.support import builders
 from workflows.builder import create_workflow
 
 TASKS = [
@@ -73,11 +72,11 @@ class World:
 @pytest.fixture
 def world(live_server, settings, transactional_db) -> World:
     settings.PUBLIC_BASE_URL = live_server.url
-    org = create_organization("Acme")
-    other = create_organization("Globex")
-    admin = add_member(org, "admin@acme.test", Role.ADMIN)
-    member = add_member(org, "member@acme.test", Role.MEMBER)
-    other_admin = add_member(other, "admin@globex.test", Role.ADMIN)
+    org = builders.organization("Acme")
+    other = builders.organization("Globex")
+    admin = builders.member(org, "admin@acme.test", Role.ADMIN)
+    member = builders.member(org, "member@acme.test", Role.MEMBER)
+    other_admin = builders.member(other, "admin@globex.test", Role.ADMIN)
     workflow = create_workflow(org, "Fulfilment", tasks=TASKS)
     data_set = create_data_set(org, "Customers", [
         {"name": "Email", "fieldType": "Text"}, {"name": "Name", "fieldType": "Text"},
@@ -86,9 +85,9 @@ def world(live_server, settings, transactional_db) -> World:
     other_workflow = create_workflow(other, "Theirs", tasks=TASKS)
     return World(
         base=live_server.url, org=org,
-        admin_key=create_api_key(admin, name="t")[1],
-        member_key=create_api_key(member, name="t")[1],
-        other_admin_key=create_api_key(other_admin, name="t")[1],
+        admin_key=builders.api_key(admin),
+        member_key=builders.api_key(member),
+        other_admin_key=builders.api_key(other_admin),
         admin_email="admin@acme.test",
         workflow=workflow, data_set=data_set, other_workflow=other_workflow,
     )

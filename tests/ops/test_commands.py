@@ -10,7 +10,7 @@ from django.utils import timezone
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from events.models import Event
 from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.django_db
 START = timezone.now().replace(microsecond=0) - timedelta(days=2)
@@ -24,7 +24,7 @@ def run(*args) -> tuple[str, str]:
 
 @pytest.fixture
 def organization():
-    return org_with_admin()[0]
+    return organization_with_admin()[0]
 
 
 def make_webhook(organization, status=WebhookStatus.ACTIVE) -> Webhook:

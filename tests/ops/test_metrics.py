@@ -12,7 +12,7 @@ from delivery.models import Attempt, Delivery, DeliveryStatus
 from events.models import Event
 from kernel.redis import redis_client
 from ops.metrics import DeliveryCollector
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def samples(family) -> dict:
 
 @pytest.fixture
 def data():
-    organization, _ = org_with_admin()
+    organization, _ = organization_with_admin()
     now = timezone.now()
     event = Event.objects.create(organization=organization, type="TaskReady", created_date=now,
                                  body="{}")

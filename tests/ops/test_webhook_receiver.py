@@ -15,7 +15,8 @@ from delivery.models import DeliveryStatus
 from delivery.services import send_test
 from kernel.signing import generate_secret
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.delivery.helpers import wait_for_delivery
+from tests.support.builders import organization_with_admin
 from tests.support.local_receiver import ROOT, LocalReceiver
 from tests.support.worker import database_url_for_workers
 
@@ -40,7 +41,7 @@ def signed(secret: str, body: bytes, msg_id: str = "msg_1") -> dict:
 
 @pytest.mark.integration
 def test_verifies_real_deliveries_with_every_webhook_secret_in_the_database(worker):
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     with LocalReceiver("--show-body", database_url=database_url_for_workers()) as local:
         first, _ = create_webhook(organization, {
             "name": "First", "url": local.url + "first", "triggers": ["TaskReady"]})

@@ -22,6 +22,7 @@ from typing import Any
 
 from events.models import Event
 from tests.domain import factories as f
+from tests.support import builders
 from workflows import services
 from workflows.builder import create_version
 from workflows.models import FormFieldTemplate, Task, WorkflowRun
@@ -265,9 +266,9 @@ def _task_rows(ctx: Context) -> list[tuple]:
 
 
 def play(scenario: Scenario) -> Context:
-    org = f.organization()
+    org = builders.organization()
     ctx = Context(
-        org=org, actor=f.user(org), reviewer=f.user(org),
+        org=org, actor=builders.user(org), reviewer=builders.user(org),
         workflow=f.workflow(org, scenario.tasks, scenario.rules, name=scenario.name),
     )
     for step in scenario.steps:

@@ -9,6 +9,7 @@ from events.models import Event
 from kernel.timefmt import iso_ms
 from tests.domain import factories as f
 from tests.readiness.harness import NOT_READY, READY, fld, task
+from tests.support import builders
 from workflows import services
 from workflows.models import Task
 
@@ -25,8 +26,8 @@ SPEC_TASK_KEYS = {
 
 @pytest.fixture
 def setup():
-    org = f.organization()
-    actor = f.user(org, "runner@example.com")
+    org = builders.organization()
+    actor = builders.user(org, "runner@example.com")
     wf = f.workflow(org, [
         task("Intake", fld("size", "Number")),
         task("Gate", stopTask=True),

@@ -18,7 +18,8 @@ from delivery.tries import LOST_TRY_ERROR
 from delivery.writer import write_events
 from kernel.outbox import PendingEvent
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.delivery.helpers import wait_for_delivery
+from tests.support.builders import organization_with_admin
 from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,7 @@ SLOW_MARK_OFF = {"WEBHOOK_SLOW_RESPONSE_SECONDS": 3}
 def _backlog(receiver_url: str, count: int) -> list[str]:
     """`count` events for one webhook, written by the outbox in one transaction: on commit
     their deliveries go to the workers as `deliver` tasks of 100."""
-    organization, _ = org_with_admin()
+    organization, _ = organization_with_admin()
     webhook, _ = create_webhook(organization, {"url": receiver_url,
                                                "triggers": ["DataSetRecordCreated"]})
     with transaction.atomic():
@@ -84,7 +85,7 @@ def test_a_fan_out_batch_records_each_try_when_it_answers(stack):
     """One event to six webhooks, one of which hangs past the read timeout and one answers
     500 once: the 200s are recorded within a second of their answers, and the 500's second
     try comes within its retry delay (0.2 s here) plus a second, not after the hanging one."""
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     data_set = create_data_set(organization, "D", [{"name": "N", "fieldType": "Text"}])
     receivers = {"hang": Receiver(default=Reply(200, delay=4.0)),
                  "flaky": Receiver(), "ok": Receiver()}

@@ -19,8 +19,9 @@ from delivery.services import send_test
 from delivery.tries import claim_tries
 from kernel.redis import redis_client
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.delivery.helpers import wait_for_delivery
 from tests.plugin import session_redis
+from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +39,7 @@ def _drains_queued_for(webhook_id: str) -> int:
 
 
 def _webhook(url: str):
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     return create_webhook(organization, {"url": url, "triggers": ["TaskReady"]},
                           actor=membership.user)[0]
 

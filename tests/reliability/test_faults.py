@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.keys import create_api_key
 from datasets.services import create_data_set, create_record
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.services import send_test
@@ -18,14 +17,15 @@ from delivery.tries import LOST_TRY_ERROR
 from events.models import Event
 from subscriptions.models import WebhookStatus
 from subscriptions.services import create_webhook, enable_webhook, replace_webhook
-from tests.delivery.helpers import org_with_admin, wait_for_delivery
+from tests.delivery.helpers import wait_for_delivery
+from tests.support.builders import api_key, organization_with_admin
 from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.integration
 
 
 def _webhook(receiver_url: str, triggers=("DataSetRecordCreated",)):
-    organization, admin = org_with_admin()
+    organization, admin = organization_with_admin()
     webhook, secret = create_webhook(
         organization, {"url": receiver_url, "triggers": list(triggers)}
     )
@@ -69,7 +69,7 @@ def test_redis_down_at_commit_then_the_sweeper_delivers(stack, receiver):
     stack.beat()
     stack.redis.stop()
     client = APIClient()
-    client.credentials(HTTP_X_API_KEY=create_api_key(admin)[1])
+    client.credentials(HTTP_X_API_KEY=api_key(admin))
     response = client.post(
         f"/api/v1/data-sets/{data_set.id}/records", {"cells": [{"fieldId": field_id,
                                                                 "value": "Offline"}]},
@@ -116,7 +116,7 @@ def test_receiver_down_past_the_retry_window_then_recover_in_event_order(stack):
     with Receiver() as receiver:
         replace_webhook(webhook, {"url": receiver.url, "triggers": webhook.triggers})
         client = APIClient()
-        client.credentials(HTTP_X_API_KEY=create_api_key(admin)[1])
+        client.credentials(HTTP_X_API_KEY=api_key(admin))
         response = client.post(f"/api/v1/webhooks/{webhook.id}/recover",
                                {"since": since.isoformat()}, format="json")
         assert response.status_code == 202 and response.json() == {"count": 5}
@@ -173,7 +173,7 @@ def test_slow_receivers_do_not_starve_healthy_ones(stack):
         receiver.__enter__()
     try:
         stack.worker(concurrency=16, WEBHOOK_MAX_INFLIGHT_PER_ENDPOINT=2, WEBHOOK_READ_TIMEOUT=5)
-        organization, _ = org_with_admin()
+        organization, _ = organization_with_admin()
         slow_hooks = [create_webhook(organization, {"url": r.url, "triggers": ["TaskReady"]})[0]
                       for r in slow]
         healthy_hook = create_webhook(organization, {"url": healthy.url,

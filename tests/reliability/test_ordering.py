@@ -25,8 +25,8 @@ from delivery.tries import LOST_TRY_ERROR
 from delivery.writer import write_events
 from kernel.outbox import PendingEvent, collecting_events
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin
 from tests.reliability.test_backlog import SLOW_MARK_OFF, _task_errors, _wait_until_final
+from tests.support.builders import organization_with_admin
 from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 def _records_webhook(receiver_url: str, records: int):
     """An ordered webhook for record updates, and `records` records (their creation is not
     delivered: the webhook wants updates only)."""
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     data_set = create_data_set(organization, "Counters", [{"name": "N", "fieldType": "Text"}])
     field_id = data_set.fields.get().id
     ids = [create_record(data_set, {field_id: "0"}, actor=membership.user).id
@@ -188,7 +188,7 @@ def test_a_worker_killed_with_ordered_subjects_loses_nothing_and_keeps_the_order
     twice, before the next event of its subject), at most 3 tries each."""
     subjects = [f"record{n:03d}" for n in range(100)]
     with Receiver(default=Reply(200, delay=0.1)) as receiver:
-        organization, _ = org_with_admin()
+        organization, _ = organization_with_admin()
         webhook, _ = create_webhook(organization, {"url": receiver.url, "ordered_delivery": True,
                                                    "triggers": ["DataSetRecordUpdated"]})
         with transaction.atomic():

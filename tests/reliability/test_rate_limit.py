@@ -9,7 +9,7 @@ from delivery.models import Delivery, DeliveryStatus
 from delivery.writer import write_events
 from kernel.outbox import PendingEvent
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_two_workers_keep_a_webhook_under_its_rate_and_deliver_everything(stack):
     rate, count = 20, 500
     with Receiver() as receiver:
-        organization, _ = org_with_admin()
+        organization, _ = organization_with_admin()
         webhook, _ = create_webhook(organization, {
             "url": receiver.url, "triggers": ["DataSetRecordCreated"], "rate_limit": rate})
         stack.worker()

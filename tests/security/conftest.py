@@ -8,7 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from tests.api.conftest import RULES, TASKS, Org, _org
+from tests.api.conftest import RULES, TASKS
+from tests.support.builders import Org
 
 WEBHOOK_URL = "http://127.0.0.1:9/hook"
 API_PREFIX = "api/v1/"
@@ -30,6 +31,7 @@ class Route:
     params: tuple[str, ...]
     model: str  # the model `pk` refers to
     name: str
+    view: type | None  # the view class, None for a plain function view
 
     @property
     def label(self) -> str:
@@ -52,12 +54,18 @@ def _template(regex: str) -> str:
     return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", text)
 
 
-def _model_of(view_class) -> str:
+def model_served_by(view_class) -> type | None:
+    """The model a view lists or fetches (None: it serves no model)."""
     queryset = getattr(view_class, "queryset", None)
     if queryset is not None:
-        return queryset.model.__name__
+        return queryset.model
     serializer = getattr(view_class, "serializer_class", None)
-    return serializer.Meta.model.__name__ if serializer is not None else ""
+    return serializer.Meta.model if serializer is not None else None
+
+
+def _model_of(view_class) -> str:
+    model = model_served_by(view_class)
+    return model.__name__ if model is not None else ""
 
 
 def api_routes() -> list[Route]:
@@ -73,7 +81,9 @@ def api_routes() -> list[Route]:
         # DRF adds "head" (as "get") to a viewset's actions on its first request.
         methods = sorted(set(actions) - {"head", "options"}) if actions else ["get"]
         for method in methods:
-            routes.append(Route(method, template, params, _model_of(view_class), pattern.name))
+            routes.append(
+                Route(method, template, params, _model_of(view_class), pattern.name, view_class)
+            )
     return routes
 
 
@@ -192,11 +202,6 @@ def body_for(route: Route, universe: Universe):
         "PATCH /data-sets/{data_set_id}/incoming-webhooks/{pk}": {"name": "Renamed"},
     }
     return bodies.get(route.label)
-
-
-@pytest.fixture
-def orgs(db) -> dict[str, Org]:
-    return {"a": _org("a"), "b": _org("b")}
 
 
 @pytest.fixture

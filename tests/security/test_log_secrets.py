@@ -9,10 +9,10 @@ import pytest
 import requests
 from django.test import Client
 
-from accounts.keys import create_api_key
 from incoming.services import create_incoming_webhook
 from ops.log_redaction import RedactSecretsFilter, redact
 from tests.security.conftest import build_universe
+from tests.support.builders import api_key
 from tests.support.web import GunicornServer
 from tests.support.worker import database_url_for_workers
 
@@ -76,7 +76,7 @@ def test_django_logging_at_debug_holds_no_token(universe, caplog, settings):
 
 
 def test_api_keys_and_signing_secrets_are_redacted_wherever_they_are_logged(universe, caplog):
-    _, raw_key = create_api_key(universe.org.admin, name="logged by mistake")
+    raw_key = api_key(universe.org.admin, name="logged by mistake")
     plain, signed = incoming_hooks(universe)
     caplog.set_level(logging.DEBUG)
     logger = logging.getLogger("tests.secrets")

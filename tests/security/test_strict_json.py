@@ -9,8 +9,8 @@ from django.utils import timezone
 from api import strict_json
 from incoming.models import IncomingOutcome, IncomingRequest
 from incoming.services import create_incoming_webhook
-from tests.api.conftest import PASSWORD
 from tests.security.conftest import build_universe
+from tests.support.builders import PASSWORD
 
 ERROR_KEYS = {"error", "errorCode", "requestId", "details"}
 SURROGATE = '"\\ud800"'  # the JSON escape of a lone surrogate, as a sender writes it

@@ -1,37 +1,89 @@
 """Tenancy: with its own credentials, organization A never sees or changes organization B's
-objects, on every route of /api/v1/ (walked from the URL conf) and on every admin page."""
+objects, on every route of /api/v1/ (walked from the URL conf) and on every admin page. Which
+rows are B's comes from each model's declared path to its organization (accounts/tenancy.py),
+and every model of the project must declare one."""
 
 import itertools
 import json
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
+from django.db import models
 
-from tests.api.conftest import PASSWORD
-from tests.security.conftest import api_routes, body_for, build_universe, call
+from accounts.admin_scoping import OrganizationScopedAdmin
+from accounts.tenancy import (
+    OrganizationScoped,
+    organization_path,
+    organization_path_problems,
+    project_models,
+    scoped,
+)
+from tests.security.conftest import api_routes, body_for, build_universe, call, model_served_by
+from tests.support.builders import PASSWORD
 
 ROUTES = api_routes()
-# Paths from each model to its organization, for snapshots of B's rows.
-ORGANIZATION_PATHS = {
-    "ApiKey": "membership__organization",
-    "Task": "run__organization",
-    "Approval": "run__organization",
-    "DataSetRecord": "data_set__organization",
-    "FormResponse": "form__organization",
-}
+OWNED_MODELS = [model for model in project_models() if organization_path(model) is not None]
 
 
 def snapshot(universe) -> dict:
-    """Every row of every kind that belongs to the universe's organization, as stored."""
+    """Every row of every model that belongs to the universe's organization, as stored."""
     state = {}
-    for name, obj in universe.objects.items():
-        model = type(obj)
-        path = ORGANIZATION_PATHS.get(model.__name__, "organization")
-        rows = model.objects.filter(**{path: universe.org.org}).order_by("pk").values()
-        state[name] = [
+    for model in OWNED_MODELS:
+        rows = scoped(model.objects.order_by("pk"), universe.org.org).values()
+        state[model._meta.label] = [
             {k: v for k, v in row.items() if k != "last_used_date"} for row in rows
         ]
     return state
+
+
+# --- The declarations -------------------------------------------------------------------------
+
+
+def test_every_model_states_its_path_to_the_organization():
+    models_checked = {model._meta.label for model in project_models()}
+    assert {"accounts.Organization", "workflows.Task", "delivery.Attempt",
+            "incoming.IncomingRequest"} <= models_checked
+    assert organization_path_problems(project_models()) == []
+
+
+class Undeclared(models.Model):
+    class Meta:
+        app_label = "tenancy_test"  # not an installed app: no table, no effect on the others
+
+    def __str__(self) -> str:
+        return "undeclared"
+
+
+class WrongPath(models.Model):
+    organization_path = "name"
+    name = models.CharField(max_length=10)
+
+    class Meta:
+        app_label = "tenancy_test"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def test_a_model_without_a_declared_path_or_with_a_wrong_one_is_reported():
+    problems = organization_path_problems([Undeclared, WrongPath])
+    assert len(problems) == 2
+    assert "tenancy_test.Undeclared states no organization_path" in problems[0]
+    assert "tenancy_test.WrongPath.organization_path 'name'" in problems[1]
+
+
+def test_every_api_view_of_an_organizations_objects_is_scoped():
+    for route in ROUTES:
+        model = model_served_by(route.view)
+        if model is not None and model in OWNED_MODELS:
+            assert issubclass(route.view, OrganizationScoped), route.label
+
+
+def test_every_admin_of_an_organizations_objects_is_scoped():
+    for model in _admin_models():
+        if model in OWNED_MODELS:
+            assert isinstance(admin.site.get_model_admin(model), OrganizationScopedAdmin), model
 
 
 def assert_no_leak(response, other, label, sent=""):
@@ -104,7 +156,8 @@ def test_lists_show_own_objects(client, universes):
 
 
 def _admin_models():
-    return sorted(admin.site._registry, key=lambda model: model._meta.label)
+    registered = [model for model in apps.get_models() if admin.site.is_registered(model)]
+    return sorted(registered, key=lambda model: model._meta.label)
 
 
 @pytest.mark.parametrize("model", _admin_models(), ids=lambda model: model._meta.label)

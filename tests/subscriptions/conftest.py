@@ -1,18 +1,16 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.keys import create_api_key
 from accounts.models import Role
-from accounts.services import add_member, create_organization
+from tests.support import builders
 
 
 class Caller:
     def __init__(self, membership):
         self.membership = membership
         self.organization = membership.organization
-        _, raw = create_api_key(membership, name="test")
         self.client = APIClient()
-        self.client.credentials(HTTP_X_API_KEY=raw)
+        self.client.credentials(HTTP_X_API_KEY=builders.api_key(membership))
 
     def __getattr__(self, method):
         call = getattr(self.client, method)
@@ -21,29 +19,29 @@ class Caller:
 
 @pytest.fixture
 def org():
-    return create_organization("Acme")
+    return builders.organization("Acme")
 
 
 @pytest.fixture
 def other_org():
-    return create_organization("Globex")
+    return builders.organization("Globex")
 
 
 @pytest.fixture
 def admin(org):
-    return Caller(add_member(org, "admin@acme.test", Role.ADMIN))
+    return Caller(builders.member(org, "admin@acme.test", Role.ADMIN))
 
 
 @pytest.fixture
 def member(org):
-    return Caller(add_member(org, "member@acme.test", Role.MEMBER))
+    return Caller(builders.member(org, "member@acme.test", Role.MEMBER))
 
 
 @pytest.fixture
 def guest(org):
-    return Caller(add_member(org, "guest@acme.test", Role.GUEST))
+    return Caller(builders.member(org, "guest@acme.test", Role.GUEST))
 
 
 @pytest.fixture
 def other_admin(other_org):
-    return Caller(add_member(other_org, "admin@globex.test", Role.ADMIN))
+    return Caller(builders.member(other_org, "admin@globex.test", Role.ADMIN))

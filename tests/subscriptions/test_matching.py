@@ -18,7 +18,7 @@ from subscriptions.matching import (
     match_webhooks,
 )
 from subscriptions.services import create_webhook
-from tests.delivery.helpers import org_with_admin
+from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def _record_event(organization, data_set) -> object:
 
 @pytest.fixture
 def webhooks():
-    organization, membership = org_with_admin()
+    organization, membership = organization_with_admin()
     sets = [create_data_set(organization, name, [{"name": "Name", "fieldType": "Text"}])
             for name in ("A", "B")]
 

@@ -14,6 +14,7 @@ class FormResponseStatus(models.TextChoices):
 
 class Form(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="forms"
     )
@@ -27,6 +28,7 @@ class Form(models.Model):
 
 class FormField(models.Model):
     id = MuidField()
+    organization_path = "form__organization"
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="fields")
     order = models.PositiveIntegerField(default=0)
     label = models.CharField(max_length=255)
@@ -45,6 +47,7 @@ class FormResponse(models.Model):
     """`answers` maps FormField id -> typed value. Completed once, when submitted."""
 
     id = MuidField()
+    organization_path = "form__organization"
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="responses")
     status = models.CharField(
         max_length=10, choices=FormResponseStatus.choices, default=FormResponseStatus.IN_PROGRESS

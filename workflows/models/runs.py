@@ -37,6 +37,7 @@ def _user_fk(related_name: str = "+"):
 
 class WorkflowRun(Audited):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="runs"
     )
@@ -70,6 +71,7 @@ class WorkflowRun(Audited):
 
 class Task(models.Model):
     id = MuidField()
+    organization_path = "run__organization"
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
     template = models.ForeignKey(TaskTemplate, on_delete=models.PROTECT, related_name="tasks")
     name = models.CharField(max_length=255)
@@ -105,6 +107,7 @@ class FormFieldValue(models.Model):
     Members); payloads render it as Process Street's string form."""
 
     id = MuidField()
+    organization_path = "run__organization"
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="field_values")
     template = models.ForeignKey(FormFieldTemplate, on_delete=models.PROTECT, related_name="+")
     value = models.JSONField(null=True, blank=True)
@@ -124,6 +127,7 @@ class FormFieldValue(models.Model):
 
 class Approval(models.Model):
     id = MuidField()
+    organization_path = "run__organization"
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="approvals")
     approval_task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="approvals")
     subject_task = models.ForeignKey(

@@ -39,6 +39,7 @@ class RuleAction(models.TextChoices):
 
 class Workflow(models.Model):
     id = MuidField()
+    organization_path = "organization"
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="workflows"
     )
@@ -61,6 +62,7 @@ class WorkflowVersion(models.Model):
     except through an explicit migration."""
 
     id = MuidField()
+    organization_path = "workflow__organization"
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     status = models.CharField(
@@ -80,6 +82,7 @@ class WorkflowVersion(models.Model):
 
 class TaskTemplate(models.Model):
     id = MuidField()
+    organization_path = "version__workflow__organization"
     version = models.ForeignKey(
         WorkflowVersion, on_delete=models.CASCADE, related_name="task_templates"
     )
@@ -108,6 +111,7 @@ class TaskTemplate(models.Model):
 
 class FormFieldTemplate(models.Model):
     id = MuidField()
+    organization_path = "version__workflow__organization"
     version = models.ForeignKey(
         WorkflowVersion, on_delete=models.CASCADE, related_name="field_templates"
     )
@@ -139,6 +143,7 @@ class ConditionalRule(models.Model):
     where widgetId is a FormFieldTemplate id of the same version."""
 
     id = MuidField()
+    organization_path = "version__workflow__organization"
     version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="rules")
     order = models.PositiveIntegerField(default=0)
     condition = models.JSONField()
