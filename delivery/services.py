@@ -42,7 +42,7 @@ def send_test(webhook: Webhook, event_type: str = PING) -> Delivery:
     if event_type not in test_event_types():
         raise ValidationError({"type": f"Unknown event type {event_type!r}. Known: "
                                        f"{', '.join(test_event_types())}."})
-    event = build_test_event(webhook, event_type)
+    event = build_test_event(webhook.organization_id, webhook.id, webhook.url, event_type)
     event.save()
     (delivery,) = create_deliveries([(event, webhook)], now=timezone.now())
     enqueue_after_commit([delivery])

@@ -35,8 +35,8 @@ from events import payloads
 from events.models import Event
 from events.writer import build_event
 from kernel.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
+from kernel.ids import new_muid
 from kernel.outbox import PendingEvent
-from subscriptions.models import Webhook, WebhookSecret
 from workflows import services
 from workflows.builder import create_form, create_workflow
 from workflows.form_services import create_form_response, submit_form_response
@@ -140,12 +140,8 @@ def _scenario() -> dict[str, str]:
                                     actor=actor)
     submit_form_response(response, actor=actor)
 
-    webhook = Webhook.objects.create(
-        organization=organization, url=EXAMPLE_RECEIVER_URL, triggers=["TaskReady"],
-        created_by=actor, updated_by=actor,
-    )
-    WebhookSecret.objects.create(webhook=webhook, secret="whsec_" + "A" * 44)
-    build_test_event(webhook, PING).save()
+    # A Ping names the webhook it tests; here, one that need not exist.
+    build_test_event(organization.id, new_muid(), EXAMPLE_RECEIVER_URL, PING).save()
 
     bodies: dict[str, str] = {}
     for event in Event.objects.filter(organization=organization).order_by("created_date"):
@@ -217,17 +213,17 @@ def stored_examples() -> dict[str, dict]:
     return json.loads(EXAMPLES_PATH.read_text(encoding="utf-8"))
 
 
-def build_test_event(webhook: Webhook, event_type: str) -> Event:
-    """The event that "Send test" delivers to one webhook (unsaved): a Ping, or the documented
-    example body of `event_type` with `"test": true` in the envelope, so a receiver can tell it
-    from a real change."""
+def build_test_event(organization_id: str, webhook_id: str, url: str, event_type: str
+                     ) -> Event:
+    """The event that "Send test" delivers to one webhook (unsaved): a Ping naming the webhook,
+    or the documented example body of `event_type` with `"test": true` in the envelope, so a
+    receiver can tell it from a real change. It takes the webhook's id and URL, not the
+    webhook: events sit below subscriptions in the app map."""
     if event_type == PING:
-        data = payloads.render_ping(webhook)
+        data = payloads.render_ping(webhook_id, url)
     else:
         data = stored_examples()[event_type]["data"]
-    event = build_event(
-        PendingEvent(organization_id=webhook.organization_id, type=event_type, data=data)
-    )
+    event = build_event(PendingEvent(organization_id=organization_id, type=event_type, data=data))
     if event_type != PING:
         envelope = json.loads(event.body)
         envelope["test"] = True

@@ -163,9 +163,9 @@ def render_form_response(response) -> dict[str, Any]:
     }
 
 
-def render_ping(webhook) -> dict[str, Any]:
+def render_ping(webhook_id: str, url: str) -> dict[str, Any]:
     return {
-        "webhookId": webhook.id,
-        "url": webhook.url,
+        "webhookId": webhook_id,
+        "url": url,
         "message": "This is a test delivery. Answer with any 2xx status to acknowledge it.",
     }
