@@ -25,6 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from delivery.dispatch import RETRY_QUEUE
+from delivery.models import Attempt, Delivery, DeliveryStatus
 from kernel.redis import redis_client
 
 logger = logging.getLogger(__name__)
@@ -37,8 +39,6 @@ _PRIORITY_STEPS = (3, 6, 9)
 
 
 def default_queues() -> tuple[str, ...]:
-    from delivery.dispatch import RETRY_QUEUE
-
     return (settings.CELERY_TASK_DEFAULT_QUEUE, RETRY_QUEUE)
 
 
@@ -61,8 +61,6 @@ class DeliveryCollector(Collector):
         yield from self._queues_depth()
 
     def _deliveries(self) -> Iterator[Metric]:
-        from delivery.models import Delivery, DeliveryStatus
-
         by_status = GaugeMetricFamily(
             "webhook_deliveries", "Deliveries stored in the database, by status.",
             labels=["status"],
@@ -84,8 +82,6 @@ class DeliveryCollector(Collector):
         )
 
     def _try_durations(self) -> Metric:
-        from delivery.models import Attempt
-
         window = float(settings.METRICS_WINDOW_SECONDS)
         since = timezone.now() - timedelta(seconds=window)
         recent = Attempt.objects.filter(started_at__gte=since, duration_ms__isnull=False)

@@ -67,7 +67,7 @@ def test_service_changes_fire_exactly_their_transitions():
 
 def test_a_change_with_events_fails_clearly_when_no_writer_is_registered(monkeypatch):
     """The outbox sits below the apps: delivery registers the writer that stores events."""
-    org = f.organization()
+    org = builders.organization()
     before = mark()
     monkeypatch.setattr(outbox, "_writer", None)
     with pytest.raises(ImproperlyConfigured, match="no event writer is registered"):
@@ -75,8 +75,8 @@ def test_a_change_with_events_fails_clearly_when_no_writer_is_registered(monkeyp
             outbox.emit(outbox.PendingEvent(org.id, "DataSetRecordCreated", data={}))
     assert mark() == before
 def test_hiding_a_ready_task_fires_not_ready_and_plain_saves_fire_nothing():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     wf = f.workflow(org, [f.task("a", formFields=[f.field("x")]), f.task("b")],
                     [f.rule("Hide", [f.clause("x", "Is", "yes")], tasks=["b"])])
     run = services.start_run(wf, actor=actor)
@@ -93,8 +93,8 @@ def test_hiding_a_ready_task_fires_not_ready_and_plain_saves_fire_nothing():
 
 
 def test_a_form_response_fires_completed_once_when_submitted():
-    org = f.organization()
-    actor = f.user(org)
+    org = builders.organization()
+    actor = builders.user(org)
     form = create_form(org, "Survey", [f.field("email", "Email")])
     field_id = FormField.objects.get(form=form).id
     response = form_services.create_form_response(form, {}, actor=actor)
