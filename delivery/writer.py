@@ -9,7 +9,7 @@ from django.utils import timezone
 from delivery.dispatch import build_deliveries, enqueue_after_commit
 from delivery.models import Delivery
 from events.models import Event
-from events.writer import build_event
+from events.rendering import build_event
 from kernel.outbox import PendingEvent
 from subscriptions.matching import match_webhooks
 

@@ -33,7 +33,7 @@ from accounts.services import add_member, create_organization
 from datasets.services import create_data_set, create_record, delete_record, update_record
 from events import payloads
 from events.models import Event
-from events.writer import build_event
+from events.rendering import build_event
 from kernel.catalog import DESCRIPTIONS, KIND_OF, PING, TRIGGERS, EventType
 from kernel.ids import new_muid
 from kernel.outbox import PendingEvent

@@ -31,7 +31,7 @@ class UnsafeDestination(ValueError):
 
 
 @dataclass(frozen=True)
-class Destination:
+class CheckedDestination:
     """A checked destination: connect only to `addresses`, and name `host` in Host/SNI."""
 
     scheme: str
@@ -154,7 +154,7 @@ def resolve_destination(
     url: str,
     allowed_networks: Iterable[str | IPNetwork],
     resolver: Resolver = socket.getaddrinfo,
-) -> Destination:
+) -> CheckedDestination:
     """Validate `url`, resolve its host once and check every address it resolves to."""
     parts = validate_url_syntax(url)
     scheme = parts.scheme.lower()
@@ -196,4 +196,4 @@ def resolve_destination(
 
     path = parts.path or "/"
     path_with_query = f"{path}?{parts.query}" if parts.query else path
-    return Destination(scheme, host, port, path_with_query, tuple(addresses))
+    return CheckedDestination(scheme, host, port, path_with_query, tuple(addresses))

@@ -11,7 +11,7 @@ from datasets.services import create_data_set
 from delivery.models import Delivery
 from delivery.writer import write_events
 from events.models import Event
-from events.writer import build_event
+from events.rendering import build_event
 from kernel.outbox import PendingEvent
 from subscriptions.matching import (
     active_webhooks,

@@ -4,7 +4,7 @@ import socket
 import pytest
 
 from kernel.ssrf import (
-    Destination,
+    CheckedDestination,
     UnsafeDestination,
     is_forbidden_address,
     parse_networks,
@@ -145,7 +145,8 @@ def test_resolve_public_name():
     dest = resolve_destination(
         "https://Hooks.Example.com/in?a=1#frag", [], resolver_for("93.184.215.14", calls=calls)
     )
-    assert dest == Destination("https", "hooks.example.com", 443, "/in?a=1", ("93.184.215.14",))
+    assert dest == CheckedDestination("https", "hooks.example.com", 443, "/in?a=1",
+                                      ("93.184.215.14",))
     assert dest.host_header == "hooks.example.com"
     assert dest.url_for("93.184.215.14") == "https://93.184.215.14:443/in?a=1"
     assert calls == ["hooks.example.com"]
