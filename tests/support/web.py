@@ -5,15 +5,11 @@ Django's own logging at DEBUG) goes to one file the tests read."""
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from devtools.processes import start_gunicorn, stop_process
 
 
 class GunicornServer:
@@ -27,28 +23,12 @@ class GunicornServer:
     def __enter__(self) -> GunicornServer:
         env = {**os.environ, "DATABASE_URL": self.database_url, "PYTHONUNBUFFERED": "1",
                "LOG_LEVEL": "DEBUG", "LOG_FORMAT": "plain", **self.extra_env}
-        args = [
-            sys.executable, "-m", "gunicorn", "webhooks_project.wsgi",
-            "-c", "python:webhooks_project.gunicorn_conf", "--bind", "127.0.0.1:0",
-            "--workers", "1", "--threads", "2", "--timeout", "30",
-            "--access-logfile", "-", "--error-logfile", "-", "--log-level", "debug",
-        ]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", self.log())
-            if found and "Booting worker" in self.log():
-                self.url = found.group(1)
-                return self
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start:\n{self.log()[-3000:]}")
+        self.process, self.url = start_gunicorn(
+            self.log_path, env,
+            ["--workers", "1", "--threads", "2", "--timeout", "30", "--access-logfile", "-",
+             "--error-logfile", "-", "--log-level", "debug"],
+            ready=lambda log: "Booting worker" in log, timeout=30)
+        return self
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
@@ -57,10 +37,4 @@ class GunicornServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)

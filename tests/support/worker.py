@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db import connection
 
+from devtools.processes import stop_process
 from webhooks_project.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,14 +119,7 @@ class WorkerProcess:
             raise RuntimeError(f"{command} {queue}: no reply from {self.name}:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=timeout, sig=sig)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
@@ -156,10 +150,4 @@ class BeatProcess:
         return (self.dir / "beat.log").read_text(errors="replace")[-5000:]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
