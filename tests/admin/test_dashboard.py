@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from delivery.models import Attempt, Delivery, DeliveryStatus
@@ -93,7 +94,8 @@ def test_webhook_form_has_name_description_and_grouped_trigger_picker(admin_clie
 
     # A webhook made through the API with the public name shows the one checkbox ticked.
     aliased = webhook(org, triggers=["WorkflowRunCreated"])
-    page = admin_client.get(f"/admin/subscriptions/webhook/{aliased.pk}/change/").content.decode()
+    url = f"/admin/subscriptions/webhook/{quote(aliased.pk)}/change/"
+    page = admin_client.get(url).content.decode()
     assert re.search(r'value="ChecklistCreated"[^>]*checked', page)
 
 
@@ -128,7 +130,7 @@ def test_delivery_log_filters_and_search(admin_client, org):
 
 def test_delivery_page_shows_each_try_to_the_second_with_headers_and_bodies(admin_client, org):
     row = delivery(webhook(org), DeliveryStatus.FAILED, 503)
-    page = admin_client.get(f"/admin/delivery/delivery/{row.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/delivery/delivery/{quote(row.pk)}/change/").content.decode()
     started = timezone.localtime(row.attempts.get().started_at)
     assert started.strftime("%Y-%m-%d %H:%M:%S UTC") in page
     assert "webhook-signature" in page and "x-receiver" in page
@@ -138,7 +140,7 @@ def test_delivery_page_shows_each_try_to_the_second_with_headers_and_bodies(admi
 
 def test_delivery_log_is_read_only_for_organization_admins(admin_client, org):
     row = delivery(webhook(org), DeliveryStatus.SUCCEEDED, 200)
-    assert admin_client.get(f"/admin/delivery/delivery/{row.pk}/delete/").status_code == 403
+    assert admin_client.get(f"/admin/delivery/delivery/{quote(row.pk)}/delete/").status_code == 403
     listing = admin_client.get("/admin/delivery/delivery/").content.decode()
     assert "delete_selected" not in listing
     response = admin_client.post("/admin/delivery/delivery/", {
@@ -150,11 +152,12 @@ def test_delivery_log_is_read_only_for_organization_admins(admin_client, org):
 def test_send_test_of_a_chosen_type_creates_a_marked_event_and_delivery(admin_client, org):
     hook = webhook(org, triggers=["ChecklistCompleted"])
     other = webhook(org, triggers=["ChecklistCompleted"], url="https://other.example/")
-    page = admin_client.get(f"/admin/subscriptions/webhook/{hook.pk}/change/").content.decode()
+    url = f"/admin/subscriptions/webhook/{quote(hook.pk)}/change/"
+    page = admin_client.get(url).content.decode()
     assert '<option value="ChecklistCompleted">ChecklistCompleted (in its triggers)' in page
     assert page.index('value="ChecklistCompleted"') < page.index('value="TaskReady"')
 
-    admin_client.post(f"/admin/subscriptions/webhook/{hook.pk}/send-test/",
+    admin_client.post(f"/admin/subscriptions/webhook/{quote(hook.pk)}/send-test/",
                       {"type": "DataSetRecordUpdated"})
     (sent,) = Delivery.objects.filter(webhook=hook)
     assert not Delivery.objects.filter(webhook=other).exists()
@@ -164,7 +167,7 @@ def test_send_test_of_a_chosen_type_creates_a_marked_event_and_delivery(admin_cl
     assert body["data"] == stored_examples()["DataSetRecordUpdated"]["data"]
     assert sent.status == DeliveryStatus.PENDING
 
-    response = admin_client.post(f"/admin/subscriptions/webhook/{hook.pk}/send-test/",
+    response = admin_client.post(f"/admin/subscriptions/webhook/{quote(hook.pk)}/send-test/",
                                  {"type": "NoSuchType"}, follow=True)
     assert "Unknown event type &#x27;NoSuchType&#x27;" in response.content.decode()
     assert Delivery.objects.filter(webhook=hook).count() == 1
@@ -175,7 +178,7 @@ def test_recover_shows_how_many_before_resending(admin_client, org):
     failed = [delivery(hook, DeliveryStatus.FAILED, 500, ago=timedelta(hours=h)) for h in (2, 3)]
     delivery(hook, DeliveryStatus.FAILED, 500, ago=timedelta(days=3))  # before the window
     since = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    url = f"/admin/subscriptions/webhook/{hook.pk}/recover/"
+    url = f"/admin/subscriptions/webhook/{quote(hook.pk)}/recover/"
 
     preview = admin_client.post(url, {"since": since}).content.decode()
     assert 'data-count="2"' in preview and "Resend 2 deliveries" in preview
@@ -211,7 +214,7 @@ def test_webhook_api_has_name_and_description_and_test_of_a_type(org):
 
 def test_event_pages_are_read_only_with_times_to_the_second(admin_client, org):
     row = delivery(webhook(org), DeliveryStatus.SUCCEEDED, 200)
-    page = admin_client.get(f"/admin/events/event/{row.event_id}/change/").content.decode()
+    page = admin_client.get(f"/admin/events/event/{quote(row.event_id)}/change/").content.decode()
     assert SECOND.search(page) and row.pk in page
-    assert admin_client.get(f"/admin/events/event/{row.event_id}/delete/").status_code == 403
+    assert admin_client.get(f"/admin/events/event/{quote(row.event_id)}/delete/").status_code == 403
     assert "delete_selected" not in admin_client.get("/admin/events/event/").content.decode()

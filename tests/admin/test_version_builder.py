@@ -5,6 +5,7 @@ prefix, a saved row's id), never by typed ids."""
 import json
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from kernel.ids import new_muid
 from tests.support import builders
@@ -94,7 +95,8 @@ def test_new_version_with_rule_and_approval_in_one_save(admin_client):
     assert not laptop.hidden
 
     # The change page shows the saved references for the pickers.
-    page = client.get(f"/admin/workflows/workflowversion/{version.pk}/change/").content.decode()
+    url = f"/admin/workflows/workflowversion/{quote(version.pk)}/change/"
+    page = client.get(url).content.decode()
     assert f"&quot;{department.pk}&quot;" in page and 'data-picker="condition"' in page
 
 

@@ -1,6 +1,7 @@
 """The Django admin: organization scoping and domain actions going through the services."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 
 from accounts.models import ApiKey
@@ -38,9 +39,9 @@ def test_org_admin_changelist_shows_only_their_runs(org_admin, runs):
     page = response.content.decode()
     assert "Run of org A" in page and "Run of org B" not in page
     # another organization's run is not there to open
-    response = org_admin.get(f"/admin/workflows/workflowrun/{runs['b'].pk}/change/")
+    response = org_admin.get(f"/admin/workflows/workflowrun/{quote(runs['b'].pk)}/change/")
     assert response.status_code == 302
-    response = org_admin.get(f"/admin/workflows/workflowrun/{runs['a'].pk}/change/")
+    response = org_admin.get(f"/admin/workflows/workflowrun/{quote(runs['a'].pk)}/change/")
     assert response.status_code == 200
     assert "Intro" in response.content.decode()  # the tasks inline
 
@@ -100,7 +101,7 @@ def test_record_admin_goes_through_the_service_and_limits_choices(org_admin, wor
     assert record.created_by.username == "admin-a"
 
     response = org_admin.post(
-        f"/admin/datasets/datasetrecord/{record.pk}/delete/", {"post": "yes"}
+        f"/admin/datasets/datasetrecord/{quote(record.pk)}/delete/", {"post": "yes"}
     )
     assert response.status_code == 302
     assert not DataSetRecord.objects.exists()
@@ -111,7 +112,7 @@ def test_api_key_admin_never_shows_the_hash(org_admin, orgs):
     other = ApiKey.objects.get(membership=orgs["b"].member)
     listing = org_admin.get("/admin/accounts/apikey/").content.decode()
     assert key.prefix in listing and other.prefix not in listing
-    page = org_admin.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    page = org_admin.get(f"/admin/accounts/apikey/{quote(key.pk)}/change/").content.decode()
     assert key.key_hash not in page and "key_hash" not in page
     assert org_admin.get("/admin/accounts/apikey/add/").status_code == 200
     response = org_admin.post("/admin/accounts/apikey/", {
@@ -126,18 +127,19 @@ def test_api_key_admin_never_shows_the_hash(org_admin, orgs):
 def test_admin_pages_render_for_an_org_admin(org_admin, world, runs):
     for url in [
         "/admin/", "/admin/accounts/organization/", "/admin/accounts/membership/",
-        "/admin/workflows/workflow/", f"/admin/workflows/workflow/{world.workflow.pk}/change/",
+        "/admin/workflows/workflow/",
+        f"/admin/workflows/workflow/{quote(world.workflow.pk)}/change/",
         "/admin/workflows/workflowversion/",
-        f"/admin/workflows/workflowversion/{world.workflow.latest_version().pk}/change/",
+        f"/admin/workflows/workflowversion/{quote(world.workflow.latest_version().pk)}/change/",
         "/admin/workflows/task/", "/admin/workflows/approval/", "/admin/workflows/form/",
-        f"/admin/workflows/form/{world.form.pk}/change/", "/admin/workflows/formresponse/",
-        "/admin/datasets/dataset/", f"/admin/datasets/dataset/{world.data_set.pk}/change/",
+        f"/admin/workflows/form/{quote(world.form.pk)}/change/", "/admin/workflows/formresponse/",
+        "/admin/datasets/dataset/", f"/admin/datasets/dataset/{quote(world.data_set.pk)}/change/",
         "/admin/datasets/datasetrecord/",
     ]:
         response = org_admin.get(url)
         assert response.status_code == 200, url
     assert "Org B" not in org_admin.get("/admin/accounts/organization/").content.decode()
-    response = org_admin.get(f"/admin/workflows/workflow/{world.other_workflow.pk}/change/")
+    response = org_admin.get(f"/admin/workflows/workflow/{quote(world.other_workflow.pk)}/change/")
     assert response.status_code == 302
 
 
@@ -152,16 +154,17 @@ def test_webhook_options_in_the_admin_keep_header_values_write_only(org_admin, o
     webhook = Webhook.objects.get(organization=orgs["a"].org)
     assert webhook.rate_limit == 15
     assert webhook.headers == {"X-Api-Key": "admin-secret-42", "X-Route": "eu"}
-    page = org_admin.get(f"/admin/subscriptions/webhook/{webhook.pk}/change/").content.decode()
+    url = f"/admin/subscriptions/webhook/{quote(webhook.pk)}/change/"
+    page = org_admin.get(url).content.decode()
     assert "X-Api-Key, X-Route" in page and "admin-secret-42" not in page
     # Saved again with the box left empty: the values stay; a refused name is an error.
     form.update(custom_headers="", organization=orgs["a"].org.pk)
-    assert org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/",
+    assert org_admin.post(f"/admin/subscriptions/webhook/{quote(webhook.pk)}/change/",
                           form).status_code == 302
     webhook.refresh_from_db()
     assert webhook.headers["X-Api-Key"] == "admin-secret-42"
     form.update(custom_headers="Host: evil.example")
-    refused = org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/", form)
+    refused = org_admin.post(f"/admin/subscriptions/webhook/{quote(webhook.pk)}/change/", form)
     assert refused.status_code == 200 and "cannot be customised" in refused.content.decode()
 
 
@@ -189,10 +192,11 @@ def test_ordered_delivery_is_a_delivery_option_in_the_admin(org_admin, orgs):
     assert response.status_code == 302, response.content.decode()[:3000]
     webhook = Webhook.objects.get(organization=orgs["a"].org)
     assert webhook.ordered_delivery
-    page = org_admin.get(f"/admin/subscriptions/webhook/{webhook.pk}/change/").content.decode()
+    url = f"/admin/subscriptions/webhook/{quote(webhook.pk)}/change/"
+    page = org_admin.get(url).content.decode()
     assert "Ordered delivery per subject" in page
     del form["ordered_delivery"]  # an unticked box is not sent
-    assert org_admin.post(f"/admin/subscriptions/webhook/{webhook.pk}/change/",
+    assert org_admin.post(f"/admin/subscriptions/webhook/{quote(webhook.pk)}/change/",
                           form).status_code == 302
     webhook.refresh_from_db()
     assert not webhook.ordered_delivery

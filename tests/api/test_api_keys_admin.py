@@ -5,6 +5,7 @@ import io
 import re
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.management import CommandError, call_command
 
 from accounts.models import ApiKey
@@ -39,7 +40,7 @@ def test_key_created_in_the_admin_is_shown_once_and_works(org_admin, orgs, api):
     assert api.get("/api-keys", key=raw).status_code == 403  # a Member's key
 
     # It is never shown again: list, change page, the add page.
-    for url in ("/admin/accounts/apikey/", f"/admin/accounts/apikey/{key.pk}/change/",
+    for url in ("/admin/accounts/apikey/", f"/admin/accounts/apikey/{quote(key.pk)}/change/",
                 "/admin/accounts/apikey/add/"):
         assert raw not in org_admin.get(url).content.decode(), url
 
@@ -64,7 +65,7 @@ def test_revoked_in_the_admin_stops_working(org_admin, orgs, api):
     assert key.revoked_date is not None
     assert api.get("/webhooks", key=raw).status_code == 200
     # Org admins revoke rather than delete: the record of the key stays.
-    assert org_admin.get(f"/admin/accounts/apikey/{key.pk}/delete/").status_code == 403
+    assert org_admin.get(f"/admin/accounts/apikey/{quote(key.pk)}/delete/").status_code == 403
 
 
 def run(*args) -> tuple[str, str]:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.utils import quote
 from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -104,7 +105,7 @@ def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
     assert redelivery.id in page.url  # the redelivery's own page
 
     # Back on the webhook's page both deliveries succeeded.
-    page.goto(f"{base}/admin/subscriptions/webhook/{webhook.id}/change/")
+    page.goto(f"{base}/admin/subscriptions/webhook/{quote(webhook.id)}/change/")
     reload_until(page, "#recent-deliveries tr.recent-delivery[data-status=succeeded] "
                        ":text('(redelivery)')")
     page.reload()
@@ -117,7 +118,7 @@ def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
     page.screenshot(path=str(shots / "webhook-page.png"), full_page=True)
     page.goto(f"{base}/admin/subscriptions/webhook/")
     page.screenshot(path=str(shots / "webhook-list.png"), full_page=True)
-    page.goto(f"{base}/admin/subscriptions/webhook/{webhook.id}/change/")
+    page.goto(f"{base}/admin/subscriptions/webhook/{quote(webhook.id)}/change/")
 
     # The other buttons: recover (nothing failed), rotate the secret, disable and enable.
     page.click("#recover")
@@ -135,7 +136,7 @@ def test_org_admin_creates_a_webhook_sends_a_test_and_redelivers_it(
     expect(page.locator(".field-badge")).to_contain_text("Active")
 
     # The event's page lists every delivery of it (here: the one webhook, twice).
-    page.goto(f"{base}/admin/events/event/{original.event_id}/change/")
+    page.goto(f"{base}/admin/events/event/{quote(original.event_id)}/change/")
     expect(page.locator("#deliveries-group tbody tr.has_original")).to_have_count(2)
     assert (shots / "webhook-page.png").stat().st_size > 0
     print(f"screenshot: {shots / 'webhook-page.png'}")

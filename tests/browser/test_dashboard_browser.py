@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.utils import quote
 from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -44,7 +45,7 @@ def create_webhook(page, base: str, name: str, url: str, trigger: str) -> str:
 
 
 def send_test(page, base: str, webhook: Webhook, event_type: str) -> None:
-    page.goto(f"{base}/admin/subscriptions/webhook/{webhook.pk}/change/")
+    page.goto(f"{base}/admin/subscriptions/webhook/{quote(webhook.pk)}/change/")
     page.select_option("#test-type", event_type)
     page.click("#send-test")
     expect(page.locator(".messagelist li").first).to_contain_text(
@@ -111,7 +112,7 @@ def test_named_webhooks_show_their_health_and_a_filtered_delivery_log(
 
     # The failed delivery's page: three tries, each to the second, with headers and body.
     delivery = Delivery.objects.get(webhook=bad)
-    page.goto(f"{base}/admin/delivery/delivery/{delivery.pk}/change/")
+    page.goto(f"{base}/admin/delivery/delivery/{quote(delivery.pk)}/change/")
     tries = page.locator("#attempts-group .inline-related")
     expect(tries).to_have_count(3)
     first = tries.first

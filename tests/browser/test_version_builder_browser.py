@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.utils import quote
 from playwright.sync_api import expect
 
 from tests.support import builders
@@ -72,7 +73,7 @@ def test_version_with_rule_and_approval_in_one_save(live_server, page, transacti
     assert list(saved.target_tasks.all()) == [tasks["Order a laptop"]]
 
     # Reopened, the pickers show the saved choices by name.
-    page.goto(f"{base}/admin/workflows/workflowversion/{version.pk}/change/")
+    page.goto(f"{base}/admin/workflows/workflowversion/{quote(version.pk)}/change/")
     expect(page.locator("#rules-0 select.condition-field option:checked")).to_have_text(
         "Department")
     expect(page.locator("#field_templates-0 select.picker-task option:checked")).to_have_text(

@@ -3,6 +3,7 @@ real HTTP: Admins only, scoped to the organization, the public URL shown, recent
 
 import pytest
 import requests
+from django.contrib.admin.utils import quote
 
 from incoming.models import IncomingWebhook
 from tests.incoming.conftest import assert_error, post
@@ -123,7 +124,7 @@ def test_admin_page_shows_url_and_last_payload(world, client):
     user.is_staff = True
     user.save()
     client.force_login(user)
-    page = client.get(f"/admin/incoming/incomingwebhook/{hook.pk}/change/")
+    page = client.get(f"/admin/incoming/incomingwebhook/{quote(hook.pk)}/change/")
     assert page.status_code == 200
     html = page.content.decode()
     assert hook.public_url in html

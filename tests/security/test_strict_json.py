@@ -3,6 +3,7 @@ the API and on the public incoming endpoint; the refusal names the rule and neve
 input; a body stored before these rules renders safely."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
 from django.utils import timezone
 
@@ -149,7 +150,7 @@ def test_a_body_stored_before_the_rules_renders_safely(hooks, universe):
     assert row["payload"] is None and "NaN" in row["body"]
     admin = Client()
     assert admin.login(username=universe.org.admin.user.username, password=PASSWORD)
-    page = admin.get(f"/admin/incoming/incomingwebhook/{hook.pk}/change/")
+    page = admin.get(f"/admin/incoming/incomingwebhook/{quote(hook.pk)}/change/")
     assert page.status_code == 200 and b"NaN" in page.content
 
 
