@@ -208,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         workers.append(system.start(project_app))
         probe = sc.EmitProbe()
         probe.install()
+        # This process emits the events: it starts as a web process does (gunicorn_conf.py).
+        from delivery.dispatch import prepare_wake_ups
+        from delivery.publisher import publisher
+
+        prepare_wake_ups()
+        publisher.flush()
         harness = sc.Harness(receiver, sc.Consumers(project_app, sc.FIRST_TRY_QUEUE,
                                                     system.names), probe, timeout, log,
                              forget_slow=args.forget_slow,

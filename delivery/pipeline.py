@@ -31,7 +31,14 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 
-from celery.signals import worker_process_shutdown, worker_shutdown
+import redis
+from celery.concurrency.prefork import TaskPool as PreforkPool
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from django.conf import settings
 from django.db import OperationalError, connection
 
@@ -41,6 +48,7 @@ from delivery.http import Post, WebhookSender, get_sender
 from delivery.models import DeliveryStatus
 from delivery.policy import RetryPolicy
 from delivery.tries import ClaimedTry, SentTry, TryOutcome, claim_tries, record_tries
+from kernel.redis import redis_client
 from kernel.signing import sign_headers
 from kernel.ssrf import parse_networks
 
@@ -52,7 +60,9 @@ USER_AGENT = f"ps-webhooks/{version('ps-webhooks')}"
 # counts as lost).
 RECORD_ROUNDS = 3
 # How long a record may wait for the results of the POSTs still out (see Pipeline): well under
-# the 100 ms within which a try's record and its retry's scheduling are due.
+# the 100 ms within which a try's record and its retry's scheduling are due. Only POSTs started
+# less than this long ago count as coming: one to a receiver that takes seconds (a slow
+# endpoint's) would otherwise hold every record of its process for the whole linger.
 RECORD_LINGER = 0.05
 
 
@@ -139,6 +149,30 @@ class Coalescer:
             self._running = False
 
 
+class PostsUnderWay:
+    """The POSTs a process has out, to tell whether an answer may come in a moment: one
+    started within the last few milliseconds may (a healthy receiver answers in that time),
+    one out for longer is a slow receiver's, not worth holding a record for."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._started: dict[object, float] = {}  # insertion order: oldest first
+
+    def start(self) -> object:
+        token = object()
+        self._started[token] = self._clock()
+        return token
+
+    def end(self, token: object) -> None:
+        del self._started[token]
+
+    def young(self, seconds: float) -> bool:
+        """True when a POST started less than `seconds` ago is still out."""
+        if not self._started:
+            return False
+        return self._clock() - next(reversed(self._started.values())) < seconds
+
+
 # What became of a delivery handed to the pipeline that it did not send: not due, final or
 # claimed elsewhere (not this batch's to send); or no place within the admission wait (put back,
 # untried, tried again later).
@@ -167,6 +201,15 @@ def _holding_the_write_lock(work: Callable, *args):
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
         time.sleep(SQLITE_LOCK_PAUSE)
+
+
+def _open_database_connection() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except OperationalError as exc:
+        # The first claim opens it, or reports it.
+        logger.warning("database not reachable at start-up (%s)", exc)
 
 
 def _on_database_error() -> None:
@@ -253,18 +296,30 @@ class Pipeline:
         self._loop = self._sender.loop
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-db")
         self._allowed_networks = list(parse_networks(settings.WEBHOOK_ALLOWED_NETWORKS))
-        self._posting = 0  # POSTs under way, whose results are coming
+        self._posting = PostsUnderWay(self._loop.time)
         self._claims = Coalescer(_claim_batch, self._database)
         # A try's record may wait a moment for the results of the POSTs still out, so that a
         # busy process writes a few record transactions a second instead of one per answer.
         self._records = Coalescer(_record_batch, self._database, linger=RECORD_LINGER,
-                                  more_coming=lambda: self._posting > 0)
+                                  more_coming=functools.partial(
+                                      self._posting.young, RECORD_LINGER))
         self._soon: set[Future] = set()  # send_soon's batches under way
         self._soon_lock = threading.Lock()
         self._closing = False  # a warm shutdown began: nothing more starts from inside
         self.gate = Gate(settings.WEBHOOK_MAX_POSTS_IN_FLIGHT,
                          settings.WEBHOOK_MAX_POSTS_PER_ENDPOINT,
                          settings.WEBHOOK_ADMISSION_WAIT)
+
+    def prepare(self) -> None:
+        """Opens what a try needs before the first one comes (the sending loop and its session
+        exist already): the database thread's connection and Redis's. Otherwise a new worker's
+        first deliveries each wait for a connection to be made, tens of milliseconds on
+        PostgreSQL, and a quiet system's tail latency is its start-up."""
+        self._database.submit(_open_database_connection).result(timeout=30)
+        try:
+            redis_client().ping()
+        except redis.RedisError as exc:
+            logger.warning("Redis not reachable at start-up (%s)", exc)
 
     def deliver(self, destinations: dict[str, Destination | str],
                 after_claims: Callable[[], None] | None = None) -> int:
@@ -368,11 +423,11 @@ class Pipeline:
                 passed_claim()
             if claim is None:
                 return _SKIPPED
-            self._posting += 1
+            posting = self._posting.start()
             try:
                 sent = await self._send(claim)
             finally:
-                self._posting -= 1
+                self._posting.end(posting)
             # Its place is given back only once the try is recorded: so a process never holds
             # more claimed, unrecorded tries than its POST limit (all that a kill can send
             # twice), and a slow database slows the claiming instead of piling up results.
@@ -413,6 +468,20 @@ def finish_on_shutdown(**kwargs) -> None:
     if left:
         logger.warning("%d batches of tries still under way at shutdown: the sweeper sends them "
                        "again after their lease", left)
+
+
+@worker_process_init.connect
+def prepare_in_child(**kwargs) -> None:
+    """A prefork pool's child: the process that sends."""
+    get_pipeline().prepare()
+
+
+@worker_ready.connect
+def prepare_on_ready(sender=None, **kwargs) -> None:
+    """A threads or solo pool sends from the worker's own process; a prefork pool's parent
+    sends nothing (its children prepare themselves)."""
+    if not isinstance(getattr(sender, "pool", None), PreforkPool):
+        get_pipeline().prepare()
 
 
 def get_pipeline() -> Pipeline:

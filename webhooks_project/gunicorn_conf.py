@@ -7,6 +7,10 @@ that is too long for the API meets Django's check and gets the API's JSON error 
 Only requests beyond gunicorn's own ceilings (a request line over 8,190 bytes, its maximum; a
 header line over 16,384 bytes; more than 200 headers) get gunicorn's plain answer.
 
+Start-up: each web worker connects to the broker and Redis once it has loaded the app
+(`post_worker_init`), so its first change that makes deliveries wakes the workers as fast as
+the next ones.
+
 Logs: the access log redacts secrets (ops.log_redaction) from every atom, so the
 incoming webhook token in a path never reaches it.
 """
@@ -36,3 +40,9 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def post_worker_init(worker) -> None:
+    from delivery.dispatch import prepare_wake_ups
+
+    prepare_wake_ups()
