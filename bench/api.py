@@ -18,7 +18,7 @@ its commit (the web processes are not instrumented).
 Where the emitting request's time goes is measured apart, in this process, one request at a
 time through Django's test client, with the workers not consuming: statements, time in
 delivery.writer.write_events (render, outbox rows, matching, Delivery rows) and in
-delivery.flow.wake (the hand-over to the publisher thread), with the webhooks and without.
+delivery.dispatch.wake (the hand-over to the publisher thread), with the webhooks and without.
 """
 
 from __future__ import annotations
@@ -237,13 +237,13 @@ def profile_requests(worlds: dict[str, dict], runs: int) -> dict:
     from django.db import connection
     from django.test import Client
 
-    from delivery import flow
+    from delivery import dispatch
     from delivery.publisher import publisher
     from delivery.writer import write_events as real_write
     from kernel import outbox
 
     spent = {"write": 0.0, "wake": 0.0}
-    real_wake = flow.wake
+    real_wake = dispatch.wake
 
     def write_events(pending):
         started = time.perf_counter()
@@ -302,7 +302,7 @@ def profile_requests(worlds: dict[str, dict], runs: int) -> dict:
 
     clients = {label: Client(HTTP_X_API_KEY=world["keys"][0]) for label, world in worlds.items()}
     outbox.set_writer(write_events)
-    flow.wake = wake
+    dispatch.wake = wake
     try:
         for number in range(runs + 1):  # the first round warms up, not counted
             for label, world in worlds.items():
@@ -311,7 +311,7 @@ def profile_requests(worlds: dict[str, dict], runs: int) -> dict:
                 rows = {label: {kind: [] for kind in KINDS} for label in worlds}
     finally:
         outbox.set_writer(real_write)
-        flow.wake = real_wake
+        dispatch.wake = real_wake
     names = ("queries", "ms", "sql_ms", "begin_ms", "write_events_ms", "wake_ms", "publish_ms",
              "cpu_ms")
     return {label: {kind: {"requests": len(values), **{

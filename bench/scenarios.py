@@ -9,7 +9,7 @@ Each measurement has two phases:
   run, and each delivery's latency is its arrival at the receiver minus its event's commit.
 
 The emitting request's cost on webhooks is timed around `delivery.writer.write_events` (render,
-outbox rows, matching, Delivery rows) and `delivery.flow.wake` (the on-commit wake-up of the
+outbox rows, matching, Delivery rows) and `delivery.dispatch.wake` (the on-commit wake-up of the
 workers, handed to the publisher thread): the wrappers only time and call through.
 """
 
@@ -31,7 +31,7 @@ from accounts.services import add_member, create_organization
 from bench.cpu import CpuSampler
 from bench.procs import ReceiverProcess
 from datasets.services import create_data_set, create_record, update_record
-from delivery import flow, throttle
+from delivery import dispatch, throttle
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
 from kernel import outbox
@@ -57,7 +57,7 @@ class EmitProbe:
     def install(self) -> None:
         if self._installed:
             return
-        real_write, real_wake = writer.write_events, flow.wake
+        real_write, real_wake = writer.write_events, dispatch.wake
         probe = self
 
         def write_events(pending):
@@ -84,7 +84,7 @@ class EmitProbe:
             probe.samples.append((write, time.perf_counter() - started, len(deliveries)))
 
         outbox.set_writer(write_events)
-        flow.wake = wake
+        dispatch.wake = wake
         self._installed = True
 
     def reset(self) -> None:

@@ -2,20 +2,31 @@
 
 The database is the source of truth; the broker is only a wake-up call. If Redis cannot take
 the task when the change commits, the delivery stays pending and the sweeper enqueues it later.
+
+Waking the workers (`wake`), after a change commits:
+- WEBHOOK_PUBLISH_IN_BACKGROUND: the wake-up is published from the process's publisher thread
+  (delivery/publisher.py), so the committing request does not wait for Redis.
+- WEBHOOK_DRAIN_STREAMS: a change with one delivery raises its webhook's wake flag instead
+  of publishing a task of its own, and one drain task takes the webhook's waiting first
+  tries in batches (delivery/drain.py). Off: every change publishes its own `deliver` task.
+
+Tasks are published by name (delivery/tasks.py defines them, and calls this module).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from delivery import drain, flow, ordering
+from delivery import drain, ordering
 from delivery.models import Delivery, DeliveryStatus
 from delivery.publisher import publisher
 from kernel.catalog import ordering_subject
@@ -28,6 +39,8 @@ logger = logging.getLogger(__name__)
 # Retries and put-back tries go to their own queue, so they never wait behind first tries.
 RETRY_QUEUE = "webhooks-retry"
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+DELIVER_TASK = "delivery.tasks.deliver"
+DRAIN_TASK = "delivery.tasks.drain_webhook"
 
 
 def build_deliveries(pairs: Iterable, *, now, redelivery_of: Delivery | None = None,
@@ -66,16 +79,15 @@ def enqueue(delivery_ids: list[str], *, countdown: float | None = None,
             queue: str | None = None) -> int:
     """Wakes the workers for these deliveries over one producer, in `deliver` tasks of up to
     WEBHOOK_DELIVERY_BATCH_SIZE. Returns how many the broker took; the sweeper finds the rest."""
-    from delivery.tasks import deliver
-
     size = max(1, settings.WEBHOOK_DELIVERY_BATCH_SIZE)
     sent = 0
     try:
-        with deliver.app.producer_or_acquire() as producer:
+        with current_app.producer_or_acquire() as producer:
             for start in range(0, len(delivery_ids), size):
                 chunk = delivery_ids[start:start + size]
-                deliver.apply_async(args=[chunk], countdown=countdown, queue=queue,
-                                    producer=producer, retry=True, retry_policy=PUBLISH_RETRY)
+                current_app.send_task(DELIVER_TASK, args=[chunk], countdown=countdown,
+                                      queue=queue, producer=producer, retry=True,
+                                      retry_policy=PUBLISH_RETRY)
                 sent += len(chunk)
     except Exception as exc:  # noqa: BLE001 - broker down: the sweeper will catch up
         logger.warning(
@@ -105,17 +117,34 @@ def enqueue_retries(countdowns: dict[str, float]) -> None:
     the sweeper finds it there."""
     if not countdowns:
         return
-    from delivery.tasks import deliver
-
     try:
-        with deliver.app.producer_or_acquire() as producer:
+        with current_app.producer_or_acquire() as producer:
             for delivery_id, countdown in countdowns.items():
-                deliver.apply_async(
-                    args=[[delivery_id]], countdown=countdown, queue=RETRY_QUEUE,
+                current_app.send_task(
+                    DELIVER_TASK, args=[[delivery_id]], countdown=countdown, queue=RETRY_QUEUE,
                     producer=producer, retry=True, retry_policy=PUBLISH_RETRY,
                 )
     except Exception as exc:  # noqa: BLE001
         logger.warning("Could not enqueue retries (%s); the sweeper will find them.", exc)
+
+
+def wake_in_turn(deliveries: Collection[str], countdown: float | None = None) -> None:
+    """The wake-up for deliveries of ordered webhooks whose turn came (their ids, see
+    delivery/ordering.py): `deliver` tasks on the retry queue, since they have waited their
+    turn already and should not queue again behind a backlog of first tries. By id, not
+    through their webhook's drain: a drain reads the webhook's pending rows oldest first, and
+    would pass over every delivery still held. The database says they are due: the sweeper
+    finds any whose wake-up is lost."""
+    if deliveries:
+        enqueue(list(deliveries), countdown=countdown, queue=RETRY_QUEUE)
+
+
+def wake(deliveries: dict[str, str | None]) -> None:
+    """Wakes the workers for a committed change's new deliveries (delivery id -> webhook id)."""
+    if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
+        publisher.submit(functools.partial(wake_now, deliveries))
+    else:
+        wake_now(deliveries)
 
 
 def wake_now(deliveries: dict[str, str | None]) -> int:
@@ -128,11 +157,10 @@ def wake_now(deliveries: dict[str, str | None]) -> int:
     ((delivery_id, webhook_id),) = deliveries.items()
     if webhook_id is None:
         return enqueue([delivery_id])
-    from delivery.tasks import drain_webhook
-
     try:
         if drain.raise_wake_flag(webhook_id):
-            drain_webhook.apply_async(args=[webhook_id], retry=True, retry_policy=PUBLISH_RETRY)
+            current_app.send_task(DRAIN_TASK, args=[webhook_id], retry=True,
+                                  retry_policy=PUBLISH_RETRY)
     except Exception as exc:  # noqa: BLE001 - Redis down: the sweeper will catch up
         logger.warning("Could not wake the drain of %s (%s); the sweeper will retry.",
                        webhook_id, exc)
@@ -142,7 +170,7 @@ def wake_now(deliveries: dict[str, str | None]) -> int:
 
 def prepare_wake_ups() -> None:
     """Readies, on the process's publisher thread, what the first wake-up would otherwise
-    wait for: the task modules' import, the broker's connection and Redis's. Run once at the
+    wait for: the broker's connection and Redis's. Run once at the
     start of a process that changes things (gunicorn's post_worker_init), so that its first
     committed change wakes the workers as fast as the others; behind that first wake-up, the
     next ones would queue on the same thread."""
@@ -150,10 +178,8 @@ def prepare_wake_ups() -> None:
 
 
 def _connect_for_wake_ups() -> None:
-    from delivery.tasks import deliver
-
     try:
-        with deliver.app.producer_or_acquire() as producer:
+        with current_app.producer_or_acquire() as producer:
             producer.connection.ensure_connection(max_retries=1)
         redis_client().ping()
     except Exception as exc:  # noqa: BLE001 - the first wake-up connects, or the sweeper covers
@@ -162,4 +188,4 @@ def _connect_for_wake_ups() -> None:
 
 def enqueue_after_commit(deliveries: list[Delivery]) -> None:
     pending = {d.id: d.webhook_id for d in deliveries}
-    transaction.on_commit(lambda: flow.wake(pending))
+    transaction.on_commit(lambda: wake(pending))

@@ -1,16 +1,10 @@
-"""Flow control: how committed deliveries reach the workers, and how many tries a worker
-process lets out at once. Every part is switchable by a setting, and none of them decides
-whether a delivery goes out or how often: that is claimed in the database (delivery/tries.py).
+"""Flow control in a worker: how many tries a worker process lets out at once. Every part is
+switchable by a setting, and none of them decides whether a delivery goes out or how often: that
+is claimed in the database (delivery/tries.py). (How committed deliveries reach the workers is
+delivery/dispatch.py's.)
 
-Waking the workers (`wake`), after a change commits:
-- WEBHOOK_PUBLISH_IN_BACKGROUND: the wake-up is published from the process's publisher thread
-  (delivery/publisher.py), so the committing request does not wait for Redis.
-- WEBHOOK_DRAIN_STREAMS: a change with one delivery raises its webhook's wake flag instead
-  of publishing a task of its own, and one drain task takes the webhook's waiting first
-  tries in batches (delivery/drain.py). Off: every change publishes its own `deliver` task.
-
-Admitting tries in a worker (`Gate`), before any of them is claimed, so that a claimed try is
-sent at once and its lease covers its POST, not a wait in a queue:
+Admitting tries (`Gate`), before any of them is claimed, so that a claimed try is sent at once
+and its lease covers its POST, not a wait in a queue:
 - WEBHOOK_MAX_POSTS_IN_FLIGHT: POSTs in flight per worker process.
 - WEBHOOK_MAX_POSTS_PER_ENDPOINT: of those, to one endpoint (host and port), so a burst does
   not open dozens of connections to one receiver at once (0: no such limit).
@@ -26,27 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from django.conf import settings
-
 from delivery import rate, throttle
-from delivery.publisher import publisher
 
 SLOW_SLOT_POLL_SECONDS = 0.2
-
-
-def wake(deliveries: dict[str, str | None]) -> None:
-    """Wakes the workers for a committed change's new deliveries (delivery id -> webhook id)."""
-    from delivery.dispatch import wake_now
-
-    if settings.WEBHOOK_PUBLISH_IN_BACKGROUND:
-        publisher.submit(functools.partial(wake_now, deliveries))
-    else:
-        wake_now(deliveries)
 
 
 class Destination(NamedTuple):
@@ -68,8 +48,12 @@ class Gate:
     `admit(url, slow)` waits for a place and yields True, or yields False when none came within
     the admission wait; the place is given back when the block ends (the try is recorded)."""
 
-    def __init__(self, max_in_flight: int, max_per_endpoint: int, wait_seconds: float) -> None:
+    def __init__(self, max_in_flight: int, max_per_endpoint: int, wait_seconds: float, *,
+                 slow_slot_seconds: float = 60.0) -> None:
         self.wait_seconds = wait_seconds
+        # How long a slow endpoint's slot is held at most, if its holder dies: the pipeline
+        # passes a try's lease (tries.lease_seconds).
+        self._slow_slot_seconds = slow_slot_seconds
         self._in_flight = asyncio.Semaphore(max(1, max_in_flight))
         self._per_endpoint_limit = max_per_endpoint
         # Per host and port: its semaphore and how many tries hold or await it. An entry goes
@@ -159,8 +143,6 @@ class Gate:
         return key, semaphore, users
 
     async def _slow_slot(self, url: str) -> tuple:
-        from delivery.tries import lease_seconds
-
         loop = asyncio.get_running_loop()
         endpoint = throttle.endpoint_of(url)
         # One try per endpoint and process asks Redis at a time; the others wait their turn
@@ -174,7 +156,7 @@ class Gate:
             async with asking[0]:
                 while True:
                     token = await loop.run_in_executor(
-                        None, throttle.take_slow_slot, endpoint, lease_seconds())
+                        None, throttle.take_slow_slot, endpoint, self._slow_slot_seconds)
                     if token is not None:
                         return "slow", endpoint, token
                     await asyncio.sleep(SLOW_SLOT_POLL_SECONDS)

@@ -29,7 +29,7 @@ docs/receiving.md for why.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -192,15 +192,3 @@ def release(webhook_id: str, now) -> dict[str, str]:
                .order_by().values_list("id", flat=True))
     Delivery.objects.filter(pk__in=ids).update(next_try_at=now)
     return dict.fromkeys(ids, webhook_id)
-
-
-def wake(deliveries: Collection[str], countdown: float | None = None) -> None:
-    """The wake-up for deliveries whose turn came (their ids): `deliver` tasks on the
-    retry queue, since they have waited their turn already and should not queue again behind
-    a backlog of first tries. By id, not through their webhook's drain: a drain reads the
-    webhook's pending rows oldest first, and would pass over every delivery still held. The
-    database says they are due: the sweeper finds any whose wake-up is lost."""
-    if deliveries:
-        from delivery.dispatch import RETRY_QUEUE, enqueue
-
-        enqueue(list(deliveries), countdown=countdown, queue=RETRY_QUEUE)

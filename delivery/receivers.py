@@ -7,7 +7,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from delivery import ordering
+from delivery import dispatch, ordering
 from delivery.models import Delivery, DeliveryStatus
 from subscriptions.models import Webhook
 from subscriptions.signals import ordered_delivery_turned_off, webhook_deleting
@@ -25,4 +25,4 @@ def cancel_pending_deliveries(sender: type, webhook: Webhook, **kwargs) -> None:
 def release_held_deliveries(sender: type, webhook: Webhook, **kwargs) -> None:
     """The deliveries held for their turn go now, as any other."""
     released = ordering.release(webhook.id, timezone.now())
-    transaction.on_commit(lambda: ordering.wake(released))
+    transaction.on_commit(lambda: dispatch.wake_in_turn(released))

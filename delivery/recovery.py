@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -23,6 +24,7 @@ from delivery.models import Delivery, DeliveryStatus
 from kernel.domain_errors import DomainConflict
 from subscriptions.models import Webhook
 
+RECOVER_TASK = "delivery.tasks.recover_deliveries"
 # Where a batch ended: its last delivery's event (created date, id); the next starts after it.
 Cursor = tuple[datetime, str]
 
@@ -96,12 +98,14 @@ def start_recovery(webhook: Webhook, since: datetime, until: datetime | None = N
     """Queues the recovery's first batch (after the commit) and says how many it will resend."""
     count = preview_recovery(webhook, since, until)
     if count:
-        from delivery.tasks import recover_deliveries
-
-        transaction.on_commit(lambda: recover_deliveries.delay(
-            webhook.id, since.isoformat(), until.isoformat() if until else None, None
-        ))
+        transaction.on_commit(lambda: _queue_batch(
+            webhook.id, since.isoformat(), until.isoformat() if until else None, None))
     return count
+
+
+def _queue_batch(webhook_id: str, since: str, until: str | None, after: list | None) -> None:
+    # By name: delivery/tasks.py defines the task, and calls this module.
+    current_app.send_task(RECOVER_TASK, args=[webhook_id, since, until, after])
 
 
 @transaction.atomic
@@ -113,10 +117,8 @@ def recover_batch(webhook_id: str, since: str, until: str | None, after: list | 
         after=(parse_datetime(after[0]), after[1]) if after else None,
     )
     if batch.after is not None:
-        from delivery.tasks import recover_deliveries
-
         cursor = [batch.after[0].isoformat(), batch.after[1]]
-        transaction.on_commit(lambda: recover_deliveries.delay(webhook_id, since, until, cursor))
+        transaction.on_commit(lambda: _queue_batch(webhook_id, since, until, cursor))
     return batch.redelivered
 
 

@@ -15,6 +15,8 @@ from delivery.dispatch import PUBLISH_RETRY, enqueue
 from delivery.flow import Destination
 from delivery.models import Delivery, DeliveryStatus, WorkerHeartbeat
 from delivery.pipeline import get_pipeline
+from delivery.recovery import recover_batch
+from delivery.retention import prune
 
 logger = logging.getLogger(__name__)
 
@@ -24,12 +26,14 @@ def _due_destinations(delivery_ids: list[str]) -> dict[str, Destination]:
         Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING))
 
 
+# Their names are what delivery/dispatch.py and delivery/recovery.py publish.
 @shared_task(name="delivery.tasks.deliver", acks_late=True, ignore_result=True)
 def deliver(delivery_ids: list[str]) -> int:
     """The next try of each of these deliveries that is due, through the pipeline
     (delivery/pipeline.py): a lone delivery, a fan-out's batch, a retry, a sweep or a
     redelivery alike. Returns how many were sent."""
-    return get_pipeline().deliver(_due_destinations(delivery_ids))
+    pipeline = get_pipeline()
+    return pipeline.deliver(pipeline.read(_due_destinations, delivery_ids))
 
 
 @shared_task(name="delivery.tasks.drain_webhook", acks_late=True, ignore_result=True)
@@ -38,7 +42,8 @@ def drain_webhook(webhook_id: str) -> int:
     next batch once this one is claimed, until none is left."""
     drain.lower_wake_flag(webhook_id)
     size = drain.batch_size()
-    waiting = drain.due_first_tries(webhook_id, size)
+    pipeline = get_pipeline()
+    waiting = pipeline.read(drain.due_first_tries, webhook_id, size)
     if not waiting:
         return 0
 
@@ -47,7 +52,7 @@ def drain_webhook(webhook_id: str) -> int:
         # put back wait for their own task (dispatch.put_back).
         drain_webhook.apply_async(args=[webhook_id], retry=True, retry_policy=PUBLISH_RETRY)
 
-    return get_pipeline().deliver(
+    return pipeline.deliver(
         waiting, after_claims=next_batch if len(waiting) == size else None)
 
 
@@ -78,8 +83,6 @@ def record_heartbeat(self) -> str:
 
 @shared_task(name="delivery.tasks.prune_deliveries", ignore_result=True)
 def prune_deliveries() -> dict[str, int]:
-    from delivery.retention import prune
-
     return prune()
 
 
@@ -87,6 +90,4 @@ def prune_deliveries() -> dict[str, int]:
 def recover_deliveries(webhook_id: str, since: str, until: str | None = None,
                        after: list | None = None) -> int:
     """One bounded batch of a recovery; queues the next batch until none is left."""
-    from delivery.recovery import recover_batch
-
     return recover_batch(webhook_id, since, until, after)

@@ -27,12 +27,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery import health, ordering
+from delivery import dispatch, health, ordering
 from delivery.flow import Destination
 from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus
 from delivery.policy import Outcome, RetryPolicy
-from subscriptions.models import Webhook, WebhookSecret, WebhookStatus
+from delivery.signing_secrets import signing_secrets
+from subscriptions.models import Webhook, WebhookStatus
 from subscriptions.services import disable_webhook
 
 logger = logging.getLogger(__name__)
@@ -79,23 +80,13 @@ def lease_seconds() -> float:
             + settings.WEBHOOK_TRY_LEASE_MARGIN)
 
 
-def _secrets_by_webhook(webhook_ids, now) -> dict[str, list[str]]:
-    secrets = defaultdict(list)
-    for webhook_id, secret, expires in WebhookSecret.objects.filter(
-        webhook_id__in=webhook_ids
-    ).order_by("-created_date").values_list("webhook_id", "secret", "expires_date"):
-        if expires is None or expires > now:
-            secrets[webhook_id].append(secret)
-    return secrets
-
-
 def _update(ids: list[str], **values) -> int:
     return Delivery.objects.filter(pk__in=ids).update(**values) if ids else 0
 
 
 _CLAIM_COLUMNS = ("id", "tries", "last_try_at", "webhook_id", "webhook__status", "url",
                   "event_id", "event__body", "webhook__headers", "sequence",
-                  "webhook__ordered_delivery", "subject")
+                  "webhook__ordered_delivery", "subject", "webhook__updated_date")
 
 
 @dataclass
@@ -166,10 +157,10 @@ def claim_tries(delivery_ids: list[str], policy: RetryPolicy) -> list[ClaimedTry
         return []
     now = timezone.now()
     claim = _claim_due(delivery_ids, policy, now)
-    ordering.wake(claim.turn_came)
-    ordering.wake(claim.unsettled, countdown=ordering.UNSETTLED_PAUSE)
-    # Read once the claim has committed: the transaction holds only what must be written.
-    secrets = _secrets_by_webhook({row[3] for row in claim.claimed}, now)
+    dispatch.wake_in_turn(claim.turn_came)
+    dispatch.wake_in_turn(claim.unsettled, countdown=ordering.UNSETTLED_PAUSE)
+    # Once the claim has committed: the transaction holds only what must be written.
+    secrets = signing_secrets.signing({row[3]: row[12] for row in claim.claimed}, now)
     return [
         ClaimedTry(delivery_id=delivery_id, number=tries + 1, url=url, event_id=event_id,
                    body=body, secrets=secrets.get(webhook_id, []), webhook_id=webhook_id,
@@ -291,5 +282,5 @@ def record_tries(sent: list[SentTry], policy: RetryPolicy, *,
     plan = _write(sent, policy, timezone.now())
     # The deliveries of ordered webhooks whose turn came with these ends: handed to
     # `send_next` (the pipeline sends them at once), or woken by a task.
-    (send_next or ordering.wake)(plan.turn_came)
+    (send_next or dispatch.wake_in_turn)(plan.turn_came)
     return plan.outcomes

@@ -158,6 +158,9 @@ def rotate_secret(webhook: Webhook, *, grace_seconds: int | None = None) -> str:
     webhook.secrets.filter(expires_date__gt=expires).update(expires_date=expires)
     secret = generate_secret()
     WebhookSecret.objects.create(webhook=webhook, secret=secret)
+    # A new version of the webhook: workers keep its secrets only while its updated_date stays.
+    Webhook.objects.filter(pk=webhook.pk).update(updated_date=now)
+    webhook.updated_date = now
     return secret
 
 

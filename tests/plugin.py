@@ -31,6 +31,8 @@ TEST_ENVIRONMENT = {
     "WEBHOOK_TRY_LEASE_MARGIN": "1",
     "WEBHOOK_BATCH_SIZE": "2",
     "PUBLIC_BASE_URL": "http://testserver",
+    # Tests count the tasks a worker ran from its log lines.
+    "TASK_LOG_LEVEL": "INFO",
     # Many tests send wrong keys from 127.0.0.1; tests/security/test_limits.py sets its own rate.
     "API_KEY_FAILURE_RATE": "100000/min",
 }

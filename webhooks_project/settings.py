@@ -343,6 +343,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json").lower()
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Celery's lines for every task received and every task that succeeded: a drain per quiet
+# webhook's delivery, so a line or two per delivery, whose record is in the database anyway.
+# Failed tasks are logged at ERROR whatever this says.
+TASK_LOG_LEVEL = env.str("TASK_LOG_LEVEL", default="WARNING")
 # Every log record is redacted of incoming webhook tokens, API keys and signing secrets
 # (ops/log_redaction.py).
 LOGGING_CONFIG = "ops.log_redaction.configure"
@@ -370,7 +374,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # /healthz answering 503 is a report, not a server error (ops/service_health.py).
-    "loggers": {"django.request": {"filters": ["health"]}},
+    "loggers": {
+        "django.request": {"filters": ["health"]},
+        "celery.app.trace": {"level": TASK_LOG_LEVEL},
+        "celery.worker.strategy": {"level": TASK_LOG_LEVEL},
+    },
 }
 # Workers log through the configuration above too, instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

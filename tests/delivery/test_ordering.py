@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from datasets.services import create_data_set, create_record, update_record
-from delivery import ordering
+from delivery import dispatch, ordering
 from delivery.http import SendResult
 from delivery.models import Delivery, DeliveryStatus
 from delivery.policy import RetryPolicy
@@ -36,7 +36,7 @@ def woken(monkeypatch) -> list[str]:
     def wake(delivery_ids, countdown=None):
         calls.extend(delivery_ids)
 
-    monkeypatch.setattr(ordering, "wake", wake)
+    monkeypatch.setattr(dispatch, "wake_in_turn", wake)
     return calls
 
 

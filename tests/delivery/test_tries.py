@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from delivery import drain
@@ -13,8 +14,9 @@ from delivery.http import SendResult
 from delivery.models import Attempt, Delivery, DeliveryStatus, WebhookHealth
 from delivery.policy import RetryPolicy
 from delivery.services import send_test
+from delivery.signing_secrets import SigningSecrets
 from delivery.tries import LOST_TRY_ERROR, SentTry, TryOutcome, claim_tries, record_tries
-from subscriptions.services import create_webhook, delete_webhook
+from subscriptions.services import create_webhook, delete_webhook, rotate_secret
 from tests.support.builders import organization_with_admin
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +153,46 @@ def test_recording_the_same_answer_twice_keeps_one_attempt(webhook):
     record_tries(_answered(claims, 200), policy)
     record_tries(_answered(claims, 200), policy)
     assert Attempt.objects.filter(delivery=delivery_id).count() == 1
+
+
+def test_a_claim_signs_with_the_secrets_of_the_webhooks_current_version(webhook):
+    """A worker keeps a webhook's secrets between claims (delivery/signing_secrets.py): a
+    rotation reaches the next claim, and an expired secret stops signing."""
+    policy = RetryPolicy.from_settings(settings)
+    first = list(webhook.secrets.values_list("secret", flat=True))
+    assert claim_tries([send_test(webhook).id], policy)[0].secrets == first
+    new = rotate_secret(webhook, grace_seconds=3600)
+    assert claim_tries([send_test(webhook).id], policy)[0].secrets == [new, *first]
+    newest = rotate_secret(webhook, grace_seconds=0)  # the others expire now
+    assert claim_tries([send_test(webhook).id], policy)[0].secrets == [newest]
+
+
+def test_kept_secrets_are_read_again_only_for_a_new_version(webhook):
+    kept = SigningSecrets()
+    now = timezone.now()
+    version = {webhook.id: webhook.updated_date}
+    with CaptureQueriesContext(connection) as reads:
+        first = kept.signing(version, now)
+        assert kept.signing(version, now) == first
+        assert kept.signing(version, now + timedelta(days=1)) == first  # no expiry set
+    assert len(reads) == 1
+    rotate_secret(webhook, grace_seconds=60)
+    with CaptureQueriesContext(connection) as reads:
+        rotated = kept.signing({webhook.id: webhook.updated_date}, now)[webhook.id]
+        later = kept.signing({webhook.id: webhook.updated_date},
+                             now + timedelta(seconds=120))[webhook.id]
+    assert len(reads) == 1
+    assert rotated[1:] == first[webhook.id] and later == rotated[:1]
+
+
+def test_kept_secrets_are_bounded():
+    kept = SigningSecrets(max_webhooks=2)
+    now = timezone.now()
+    for webhook_id in ("a", "b", "c"):
+        assert kept.signing({webhook_id: now}, now) == {webhook_id: []}
+    with CaptureQueriesContext(connection) as reads:
+        kept.signing({"b": now, "c": now}, now)
+    assert not reads
+    with CaptureQueriesContext(connection) as reads:
+        kept.signing({"a": now}, now)
+    assert len(reads) == 1

@@ -137,7 +137,7 @@ def test_recover_in_the_background_goes_batch_by_batch_in_event_order(
     originals = [failed(webhook, m) for m in (50, 10, 30, 20, 40)]
     since = START
     queued = []
-    monkeypatch.setattr(tasks.recover_deliveries, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(recovery, "_queue_batch", lambda *args: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         assert recovery.start_recovery(webhook, since) == 5
     counts = []
