@@ -431,6 +431,42 @@ def _nullable_31(node):
 
 
 def openapi_31(result: dict, generator=None, request=None, public=None) -> dict:
-    """drf-spectacular postprocessing hook, last: the schema is OpenAPI 3.1 (for its webhooks
-    section), so any 3.0 `nullable` left by a serializer's schema is rewritten."""
+    """drf-spectacular postprocessing hook, after those that add to the schema: it is OpenAPI
+    3.1 (for its webhooks section), so any 3.0 `nullable` left by a serializer's schema is
+    rewritten."""
     return _nullable_31(result)
+
+
+_SCHEMA_REF = "#/components/schemas/"
+
+
+def _references(node, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_SCHEMA_REF):
+            found.add(ref[len(_SCHEMA_REF):])
+        for value in node.values():
+            _references(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _references(value, found)
+
+
+def drop_unreferenced_components(result: dict, generator=None, request=None,
+                                 public=None) -> dict:
+    """drf-spectacular postprocessing hook: removes schema components that no operation, no
+    webhook and no other kept component refers to. With COMPONENT_SPLIT_REQUEST, a read-only
+    field typed by a serializer (UserRefField) also gets a request component (`UserRefRequest`)
+    that no request body uses; clients generated from the schema would carry it as a model."""
+    schemas = result.get("components", {}).get("schemas", {})
+    kept: set[str] = set()
+    _references({key: value for key, value in result.items() if key != "components"}, kept)
+    todo = list(kept)
+    while todo:
+        inner: set[str] = set()
+        _references(schemas.get(todo.pop(), {}), inner)
+        todo += [name for name in inner - kept]
+        kept |= inner
+    for name in set(schemas) - kept:
+        del schemas[name]
+    return result

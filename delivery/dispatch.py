@@ -170,10 +170,10 @@ def wake_now(deliveries: dict[str, str | None]) -> int:
 
 def prepare_wake_ups() -> None:
     """Readies, on the process's publisher thread, what the first wake-up would otherwise
-    wait for: the broker's connection and Redis's. Run once at the
-    start of a process that changes things (gunicorn's post_worker_init), so that its first
-    committed change wakes the workers as fast as the others; behind that first wake-up, the
-    next ones would queue on the same thread."""
+    wait for: the broker's connection and Redis's. Run once at the start of a process that
+    changes things (gunicorn's post_worker_init), so that its first committed change wakes the
+    workers as fast as the others; behind that first wake-up, the next ones would queue on the
+    same thread."""
     publisher.submit(_connect_for_wake_ups)
 
 

@@ -331,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         "api.openapi_docs.document_operations",
         "events.catalogue.openapi_webhooks",
         "api.openapi_docs.openapi_31",
+        "api.openapi_docs.drop_unreferenced_components",
     ],
     # 3.1: the outgoing events are documented in the schema's `webhooks` section.
     "OAS_VERSION": "3.1.0",

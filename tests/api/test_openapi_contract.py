@@ -106,3 +106,27 @@ def test_patch_with_an_empty_object_changes_nothing_and_a_missing_body_is_a_400(
     before = Client().get(path, HTTP_X_API_KEY=key).json()
     unchanged = Client().patch(path, "{}", content_type="application/json", HTTP_X_API_KEY=key)
     assert unchanged.status_code == 200 and unchanged.json()["cells"] == before["cells"]
+
+
+def test_every_schema_component_is_referred_to(schema):
+    """A component nothing uses would be a model in every generated client."""
+    def refs(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"].rsplit("/", 1)[-1]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    components = schema["components"]["schemas"]
+    used = set(refs({k: v for k, v in schema.items() if k != "components"}))
+    todo = list(used)
+    while todo:
+        for name in refs(components[todo.pop()]):
+            if name not in used:
+                used.add(name)
+                todo.append(name)
+    assert "UserRef" in used and "TaskReadyEvent" in used
+    assert set(components) == used
