@@ -55,21 +55,26 @@ def batch_size() -> int:
     return max(1, min(settings.WEBHOOK_DELIVERY_BATCH_SIZE, settings.WEBHOOK_MAX_POSTS_IN_FLIGHT))
 
 
+DESTINATION_COLUMNS = ("id", "url", "webhook_id", "webhook__rate_limit")
+
+
 def destinations(deliveries) -> dict[str, Destination]:
     """Delivery id -> Destination of a queryset of deliveries, in its order."""
     return {
         delivery_id: Destination(url, webhook_id, rate_limit)
         for delivery_id, url, webhook_id, rate_limit in deliveries.values_list(
-            "id", "url", "webhook_id", "webhook__rate_limit")
+            *DESTINATION_COLUMNS)
     }
+
+
+def first_tries_due(webhook_id: str, now):
+    """The webhook's deliveries waiting for their first try at `now`, oldest first."""
+    return Delivery.objects.filter(
+        webhook_id=webhook_id, status=DeliveryStatus.PENDING, tries=0, next_try_at__lte=now,
+    ).order_by("created_date", "id")
 
 
 def due_first_tries(webhook_id: str, limit: int) -> dict[str, Destination]:
     """Delivery id -> Destination of up to `limit` of the webhook's deliveries waiting for
     their first try, oldest first. A read only: the claim re-checks each under its row lock."""
-    return destinations(
-        Delivery.objects.filter(
-            webhook_id=webhook_id, status=DeliveryStatus.PENDING, tries=0,
-            next_try_at__lte=timezone.now(),
-        ).order_by("created_date", "id")[:limit]
-    )
+    return destinations(first_tries_due(webhook_id, timezone.now())[:limit])
