@@ -458,15 +458,19 @@ def drop_unreferenced_components(result: dict, generator=None, request=None,
     webhook and no other kept component refers to. With COMPONENT_SPLIT_REQUEST, a read-only
     field typed by a serializer (UserRefField) also gets a request component (`UserRefRequest`)
     that no request body uses; clients generated from the schema would carry it as a model."""
-    schemas = result.get("components", {}).get("schemas", {})
+    components = result.get("components", {})
+    schemas = components.get("schemas", {})
     kept: set[str] = set()
-    _references({key: value for key, value in result.items() if key != "components"}, kept)
+    # Every part of the schema but the schemas themselves is a root: paths, webhooks, and any
+    # other kind of component (a shared response or parameter may name a schema too).
+    _references({**result, "components": {kind: value for kind, value in components.items()
+                                          if kind != "schemas"}}, kept)
     todo = list(kept)
     while todo:
-        inner: set[str] = set()
-        _references(schemas.get(todo.pop(), {}), inner)
-        todo += [name for name in inner - kept]
-        kept |= inner
+        found: set[str] = set()
+        _references(schemas.get(todo.pop(), {}), found)
+        todo += found - kept
+        kept |= found
     for name in set(schemas) - kept:
         del schemas[name]
     return result

@@ -17,9 +17,11 @@ whatever stayed due meanwhile.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import redis
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from delivery.flow import Destination
@@ -67,7 +69,7 @@ def destinations(deliveries) -> dict[str, Destination]:
     }
 
 
-def first_tries_due(webhook_id: str, now):
+def first_tries_due(webhook_id: str, now: datetime) -> QuerySet[Delivery]:
     """The webhook's deliveries waiting for their first try at `now`, oldest first."""
     return Delivery.objects.filter(
         webhook_id=webhook_id, status=DeliveryStatus.PENDING, tries=0, next_try_at__lte=now,
